@@ -85,6 +85,7 @@ function incidentRecord(
 ): string {
   const plan = run.jobs.plan;
   const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
+  const restoredFrom = run.jobs.rollback?.steps.find((step) => step.id === 'restore')?.outputs['backup-source'];
   const lines = [
     `# ${run.runName ?? run.name}`,
     '',
@@ -94,6 +95,7 @@ function incidentRecord(
     `| Repository | ${command.repository} (${command.appDir}) |`,
     `| Release history | ${historyLine(plan, reach)} |`,
     ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
+    ...(restoredFrom ? [`| Database restored from | ${restoredFrom} |`] : []),
     `| Environment gate | ${gate ?? 'not reached'} |`,
     `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
     '',

@@ -16,6 +16,8 @@ import { runProcess } from '../../shared/process.js';
 import type { LedgerEntry } from '../../shared/ledger/ledger.js';
 import { runAction } from '../../testkit/action-harness.js';
 import { dockerEnv } from '../../testkit/demo-app.js';
+import { migrateDemoSchema } from '../../testkit/demo-schema.js';
+import { RELEASE_SCHEMA } from '../../testkit/fixtures/demo-app/versions.js';
 import { serviceEnv } from '../../testkit/services/index.js';
 import { buildPostgresServiceImage } from '../../testkit/services/postgres-image.js';
 import { Terminal } from '../../testkit/terminal.js';
@@ -81,6 +83,27 @@ function baseEnv(): Record<string, string> {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     TMPDIR: os.tmpdir(),
   };
+}
+
+/** The operator's environment: the token, and the secrets and variables as ROLLBACK_SECRET_* and ROLLBACK_VAR_*. */
+function operatorEnv(): Record<string, string> {
+  return {
+    ...baseEnv(),
+    GITHUB_TOKEN: token,
+    ...prefixed('ROLLBACK_SECRET_', secrets()),
+    ...prefixed('ROLLBACK_VAR_', vars()),
+  };
+}
+
+/** A rollback to v1.1.0 approved with --yes, its database handled as `dbPolicy` says, its backups in `backups`. */
+function approvedRollback(name: string, records: string, dbPolicy: string, backups: string) {
+  return terminal.run(
+    script(
+      name,
+      operatorEnv(),
+      rollbackArgs(records, ['--target', 'v1.1.0', '--yes', '--db-policy', dbPolicy, '--backup-dir', backups]),
+    ),
+  );
 }
 
 function recordDir(name: string): string {
@@ -226,12 +249,7 @@ describe('rollback-actions, the break-glass command', () => {
     );
 
     const records = recordDir('dry-run');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
+    const env = operatorEnv();
     const dry = await runProcess(bin, rollbackArgs(records, ['--dry-run']), {
       cwd: empty,
       env,
@@ -297,17 +315,14 @@ describe('rollback-actions, the break-glass command', () => {
     expect(
       created.map((deployment) => [deployment.ref, deployment.environment, deployment.statuses.at(-1)?.state]),
     ).toEqual([['v1.2.0', 'production', 'success']]);
+    // A local run has no page on GitHub: its deployment's statuses link to none.
+    expect(created[0].statuses.map((status) => status.log_url)).toEqual(created[0].statuses.map(() => ''));
   }, 600_000);
 
   it('with the GitHub stand-in stopped: refusing at the gate exits 3 and changes nothing; confirming rolls back to the last known good release from the ledger', async () => {
     await deployBrokenRelease(true);
     await world.github.server.stop();
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
+    const env = operatorEnv();
 
     const refusedRecords = recordDir('refused');
     const refused = await terminal.run(script('rollback-refused', env, rollbackArgs(refusedRecords)), {
@@ -433,27 +448,7 @@ describe('rollback-actions, the break-glass command', () => {
     await world.github.server.stop();
     const records = recordDir('database');
     const backups = path.join(root, 'backups');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', secrets()),
-      ...prefixed('ROLLBACK_VAR_', vars()),
-    };
-    const run = await terminal.run(
-      script(
-        'rollback-database',
-        env,
-        rollbackArgs(records, [
-          '--target',
-          'v1.1.0',
-          '--yes',
-          '--db-policy',
-          'down-migrations',
-          '--backup-dir',
-          backups,
-        ]),
-      ),
-    );
+    const run = await approvedRollback('rollback-database', records, 'down-migrations', backups);
     expect(run.output).toContain('Environment gate: approved with --yes.');
     expect(run.output).not.toContain('[y/N]');
     expect(run.output).toContain(`Backups: kept in ${backups}`);
@@ -496,14 +491,58 @@ describe('rollback-actions, the break-glass command', () => {
     expect(record).not.toContain('/actions/runs/');
   }, 900_000);
 
+  it('with the GitHub stand-in stopped, a restore-backup rollback restores the pre-deploy backup the ledger names from the local backup dir: the data comes back, and the record names the source', async () => {
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.1.0', schemaVersion: schemaAt['v1.1.0'] });
+    const backups = path.join(root, 'backups');
+    const rows = async () =>
+      (
+        await world.database.query(
+          // The smoke tests' own users (smoke-*) come and go with every run.
+          "SELECT u.email, p.title FROM users u LEFT JOIN projects p ON p.owner_id = u.id WHERE u.email NOT LIKE 'smoke-%' ORDER BY u.email, p.title",
+        )
+      ).rows;
+    await world.database.query(
+      "INSERT INTO users (email, password_hash) VALUES ('ops@example.com', 'x'); INSERT INTO projects (owner_id, title) SELECT id, 'runbook' FROM users WHERE email = 'ops@example.com'",
+    );
+    const before = await rows();
+    expect(before).toContainEqual({ email: 'ops@example.com', title: 'runbook' });
+    // A deploy without GitHub: its pre-deploy backup kept in the backup dir and recorded in the ledger, its migrations (to v1.2.0's schema), then v1.3.0.
+    const preDeploy = await runAction('backup-db', {
+      inputs: { 'database-url': world.database.url, label: 'production', 'app-version': 'v1.1.0', ledger },
+      env: { ROLLBACK_BACKUP_DIR: backups },
+    });
+    expect(preDeploy.errors).toEqual([]);
+    await migrateDemoSchema(world.database.url, RELEASE_SCHEMA['v1.2.0']);
+    await deployBrokenRelease(false);
+    // The bad release loses data.
+    await world.database.query("DELETE FROM users WHERE email = 'ops@example.com'");
+
+    const records = recordDir('restore');
+    const run = await approvedRollback('rollback-restore', records, 'restore-backup', backups);
+    expect(run.output).toMatch(/GitHub: not used \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/);
+    expect(run.exitCode).toBe(0);
+    expect(await world.appState()).toMatchObject({
+      runningTag: 'v1.1.0',
+      healthStatus: 200,
+      schemaVersion: schemaAt['v1.1.0'],
+    });
+    expect(await rows()).toEqual(before);
+    const source = `${path.basename(preDeploy.outputs.path)} in the local backup dir ${backups} (ROLLBACK_BACKUP_DIR), the latest backup of label "production" in the deployment ledger ${ledger}`;
+    expect(run.output).toContain(`Backup: ${source} (`);
+    const record = readRecord(records);
+    expect(record).toContain('| Conclusion | success |');
+    expect(record).toContain(`| Database restored from | ${source} (`);
+    expect(record).toContain(`sha256:${preDeploy.outputs.checksum}) |`);
+  }, 900_000);
+
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
     const places = [
       ['the terminal', terminal.output()] as const,
       ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const),
     ];
-    // The records exist (eight runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database), and the secrets reached the workflow (it needed them to roll back).
-    expect(places.length).toBeGreaterThan(7 * 4);
+    // The records exist (nine runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database, restore), and the secrets reached the workflow (it needed them to roll back).
+    expect(places.length).toBeGreaterThan(8 * 4);
     const leaks = places.flatMap(([where, text]) =>
       values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`),
     );

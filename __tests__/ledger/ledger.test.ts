@@ -20,6 +20,7 @@ import { sshActionInputs, startSshServer, type TestSshServer } from '../../testk
 import { createDemoRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { compute, expectRefused, expectSuccess } from '../compute/support.js';
 import { createComposeProject, projectInputs, type ComposeProject } from '../../testkit/compose-project.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
 
 /**
  * The deployment ledger (issue 18's foundation): JSON lines on the deploy host that redeploy-tag
@@ -307,7 +308,7 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     ]);
   });
 
-  it('a ledger that cannot be written is a warning; backup-db records only method dump', async () => {
+  it('a ledger that cannot be written is a warning', async () => {
     const result = await runAction('smoke-test', {
       inputs: { url: `${project.baseUrl}/health`, ledger: '/proc/no-such-dir/ledger.jsonl', 'ledger-tag': 'v1.1.0' },
     });
@@ -316,18 +317,6 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     expect(result.warnings.join('\n')).toMatch(
       /^Could not append to the deployment ledger \/proc\/no-such-dir\/ledger\.jsonl on this runner: /,
     );
-    const pgbackrest = await runAction('backup-db', {
-      inputs: {
-        method: 'pgbackrest',
-        'database-url': database.url,
-        'pgbackrest-stanza': 'main',
-        ledger: 'ledger.jsonl',
-      },
-    });
-    expect(pgbackrest.exitCode).toBe(1);
-    expect(pgbackrest.errors).toEqual([
-      'Input "ledger" does not apply to method "pgbackrest"; remove it, or set method to "dump".',
-    ]);
   });
 
   it('a ledger whose only successful release is the current one has no target, and says why', async () => {
@@ -344,5 +333,217 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
       await compute(repo.dir, { target: 'last-successful-deployment' }),
       /^Input "target" is "last-successful-deployment", which reads the Deployments API: set "environment" and "github-token" too \(or "ledger" to read the deployment ledger\)\./,
     );
+  });
+});
+
+describe('restore-db from a local backup dir (a run from a terminal): the ledger names the backup', () => {
+  let database: TestDatabase;
+  let backupDir: string;
+  let ledgerFile: string;
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger_restore');
+    backupDir = path.join(scratch, 'local-backups');
+    ledgerFile = path.join(scratch, 'restore-ledger.jsonl');
+    await database.query('CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)');
+  });
+  afterAll(() => database?.drop());
+
+  const items = async () =>
+    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  // No artifact service, no token: what the rollback-actions command gives its steps.
+  const localEnv = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  let backups = 0;
+  const backup = async (appVersion: string) => {
+    const result = await runAction('backup-db', {
+      inputs: {
+        'database-url': database.url,
+        label: 'production',
+        'app-version': appVersion,
+        ledger: ledgerFile,
+        // Default names are per second: two backups in one second would collide.
+        'artifact-name': `db-backup-production-${++backups}`,
+      },
+      env: localEnv(),
+    });
+    expect(result.errors).toEqual([]);
+    return result;
+  };
+  const restore = () =>
+    runAction('restore-db', {
+      inputs: {
+        'database-url': database.url,
+        'artifact-name': 'latest',
+        label: 'production',
+        mode: 'replace',
+        'safety-backup': 'false',
+        ledger: ledgerFile,
+      },
+      env: localEnv(),
+      githubToken: '',
+    });
+
+  it("restores the backup of the ledger's newest entry for the label, verified by its checksum; refuses an older one or a damaged file", async () => {
+    await database.query("INSERT INTO orders VALUES (1, 'first')");
+    await backup('v1.1.0');
+    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    const newest = await backup('v1.2.0');
+    expect(newest.outputs.path.startsWith(`${backupDir}/`)).toBe(true);
+    // The incident: rows lost.
+    await database.query('DELETE FROM orders');
+
+    const restored = await restore();
+    expect(restored.errors).toEqual([]);
+    expect(await items()).toEqual(['first', 'second']);
+    expect(restored.outputs.checksum).toBe(newest.outputs.checksum);
+    expect(restored.outputs['backup-source']).toBe(
+      `${path.basename(newest.outputs.path)} in the local backup dir ${backupDir} (ROLLBACK_BACKUP_DIR), the latest backup of label "production" in the deployment ledger ${ledgerFile} (${readLines(ledgerFile).at(-1)!.time}, sha256:${newest.outputs.checksum})`,
+    );
+
+    // A newer backup the ledger records but the dir does not hold: the older one there is not "the latest".
+    await database.query("INSERT INTO orders VALUES (3, 'third')");
+    const third = await backup('v1.3.0');
+    rmSync(third.outputs.path);
+    rmSync(third.outputs['metadata-path']);
+    await database.query('DELETE FROM orders');
+    const missing = await restore();
+    expect(missing.exitCode).toBe(1);
+    expect(missing.errors[0]).toMatch(
+      new RegExp(
+        `^The deployment ledger ${ledgerFile} records the latest backup of label "production" as ${third.outputs.path} \\(\\S+, sha256:${third.outputs.checksum}\\), but no metadata in the local backup dir ${backupDir} \\(ROLLBACK_BACKUP_DIR\\) records that checksum \\(2 other backup\\(s\\) of label "production" there\\)\\. Nothing was restored\\.\nHint: Copy that backup`,
+      ),
+    );
+    expect(await items()).toEqual([]);
+
+    // The ledger's entry is there again, but its file was changed: the checksum refuses it, as for an artifact.
+    const fourth = await backup('v1.3.0');
+    const bytes = readFileSync(fourth.outputs.path);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(fourth.outputs.path, bytes);
+    const damaged = await restore();
+    expect(damaged.exitCode).toBe(1);
+    expect(damaged.errors[0]).toMatch(
+      new RegExp(
+        `^Checksum mismatch: ${path.basename(fourth.outputs.path)} has SHA-256 [0-9a-f]{64}, expected ${fourth.outputs.checksum}\\. `,
+      ),
+    );
+    expect(await items()).toEqual([]);
+  });
+});
+
+describe('pgBackRest restore points in the ledger on the database host (over SSH), and compute picking the pre-deploy point', () => {
+  let cluster: PgBackRestCluster;
+  let repo: FixtureRepo;
+  beforeAll(async () => {
+    cluster = await startPgBackRestCluster({ stanza: 'ledger' });
+    repo = createDemoRepo();
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+    repo?.remove();
+  });
+
+  it("backup-db records the restore point (name, LSN, time, backup set, app version) in the host's ledger; without GitHub, compute finds <env>-pre-deploy-<current tag> there", async () => {
+    const hostLedger = path.join(scratch, 'database-host', 'ops', 'backups.log');
+    // The deploy history: v1.2.0 good, v1.3.0 deployed (its pre-deploy restore point follows).
+    const ledger = { path: hostLedger, executor: localExecutor };
+    await appendLedger(ledger, {
+      type: 'deploy',
+      tag: 'v1.2.0',
+      outcome: 'deployed',
+      success: true,
+      services: ['api'],
+      environment: 'production',
+    });
+    await appendLedger(ledger, {
+      type: 'smoke',
+      tag: 'v1.2.0',
+      result: 'pass',
+      checks: 1,
+      failed: 0,
+      environment: 'production',
+    });
+    const backup = await runAction('backup-db', {
+      inputs: {
+        ...cluster.inputs(),
+        ...sshActionInputs(server),
+        'backup-type': 'full',
+        label: 'production',
+        'app-version': 'v1.2.0',
+        'restore-point': 'production-pre-deploy-v1.3.0',
+        ledger: hostLedger,
+      },
+    });
+    expect(backup.errors).toEqual([]);
+    await appendLedger(ledger, {
+      type: 'deploy',
+      tag: 'v1.3.0',
+      from: 'v1.2.0',
+      outcome: 'failed',
+      success: false,
+      services: ['api'],
+      environment: 'production',
+    });
+    const lsn = backup.outputs['restore-point-lsn'];
+    expect(lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    const entry = readLines(hostLedger)[2];
+    expect(entry).toEqual({
+      type: 'backup',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      run: 'acme/shop#4242',
+      label: 'production',
+      appVersion: 'v1.2.0',
+      location: `pgbackrest stanza ledger on ${server.user}@${server.host}:${server.port}: restore point production-pre-deploy-v1.3.0 at ${lsn}`,
+      database: 'postgres',
+      method: 'pgbackrest',
+      restorePoint: {
+        name: 'production-pre-deploy-v1.3.0',
+        lsn,
+        time: backup.outputs['restore-point-time'],
+        timeline: 1,
+      },
+      stanza: 'ledger',
+      backupLabel: backup.outputs['backup-label'],
+    });
+
+    // No github-token: the history and the restore point come from the ledger, on this runner or on the host over SSH.
+    const planFrom = async (inputs: Record<string, string>) => {
+      const plan = await compute(repo.dir, {
+        environment: 'production',
+        target: 'last-successful-deployment',
+        ...inputs,
+      });
+      expectSuccess(plan);
+      expect(plan.outputs).toMatchObject({
+        'current-tag': 'v1.3.0',
+        'target-tag': 'v1.2.0',
+        'history-source': 'ledger',
+        'pre-deploy-restore-point-lsn': lsn,
+      });
+      return plan;
+    };
+    const plan = await planFrom({ ledger: hostLedger });
+    expect(plan.summary).toContain(
+      `Pre-deploy restore point in the ledger: production-pre-deploy-v1.3.0 at ${lsn} (${backup.outputs['restore-point-time']}, backup set ${backup.outputs['backup-label']}, app v1.2.0, schema unknown).`,
+    );
+    // Over SSH, a path relative to the SSH user's login directory, which on this runner (relative to
+    // the workspace) names no file.
+    const relative = path.relative(os.homedir(), hostLedger);
+    const overSsh = await planFrom({ ledger: relative, ...sshActionInputs(server) });
+    expect(overSsh.summary).toContain(
+      `Deployment history read from the deployment ledger ${relative} on ${server.user}@${server.host}:${server.port} (4 entries), not from GitHub.`,
+    );
+    expectRefused(
+      await compute(repo.dir, { target: 'v1.2.0', current: 'v1.3.0', ...sshActionInputs(server) }),
+      /^Input "ssh-host" is set but neither "current-from-swarm-service" nor "ledger" is: /,
+    );
+    // Another environment's plan does not take production's point.
+    const staging = await compute(repo.dir, {
+      ledger: hostLedger,
+      environment: 'staging',
+      current: 'v1.3.0',
+      target: 'v1.2.0',
+    });
+    expectSuccess(staging);
+    expect(staging.outputs['pre-deploy-restore-point-lsn']).toBe('');
   });
 });

@@ -16,7 +16,7 @@ interface Step {
 }
 interface Workflow {
   on: { workflow_call?: { secrets?: Record<string, unknown> } };
-  jobs: Record<string, { steps?: Step[] }>;
+  jobs: Record<string, { steps?: Step[]; outputs?: Record<string, string> }>;
 }
 
 const load = (file: string) => parseYaml(readFileSync(path.join(REPO_ROOT, file), 'utf8')) as Workflow;
@@ -64,6 +64,13 @@ describe('pgBackRest steps of the workflows', () => {
     const pitr = pgBackRestSteps(load('.github/workflows/rollback.yml')).find((step) => step.with?.mode === 'replace');
     expect(pitr?.with?.['restore-point']).toBe(
       "${{ inputs.restore-point || format('{0}-pre-deploy-{1}', inputs.environment, needs.plan.outputs.current-tag) }}",
+    );
+    // The ledger's LSN of that point (compute's pre-deploy-restore-point-lsn), only for the default name.
+    expect(pitr?.with?.['restore-point-lsn']).toBe(
+      "${{ !inputs.restore-point && needs.plan.outputs.pre-deploy-restore-point-lsn || '' }}",
+    );
+    expect(load('.github/workflows/rollback.yml').jobs.plan.outputs?.['pre-deploy-restore-point-lsn']).toBe(
+      '${{ steps.target.outputs.pre-deploy-restore-point-lsn }}',
     );
   });
 });

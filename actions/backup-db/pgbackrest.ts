@@ -18,6 +18,8 @@ import { formatDuration } from '../../shared/duration.js';
 import { ActionError, errorMessage } from '../../shared/errors.js';
 import { emitEvent } from '../../shared/events.js';
 import { enumInput, stringInput } from '../../shared/inputs.js';
+import { appendLedger } from '../../shared/ledger/ledger.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { connect, describeTarget, resolvePgTarget, type PgTarget } from '../../shared/postgres/connection.js';
@@ -39,7 +41,6 @@ const DUMP_ONLY_INPUTS = [
   'artifact-name',
   'output-dir',
   'pg-bin-dir',
-  'ledger',
 ] as const;
 
 export interface PgBackRestBackupInputs {
@@ -49,6 +50,8 @@ export interface PgBackRestBackupInputs {
   restorePoint: string;
   label: string;
   appVersion?: string;
+  /** The deployment ledger on the host pgBackRest runs on (over SSH with ssh-host). */
+  ledger?: string;
 }
 
 export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
@@ -70,6 +73,7 @@ export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
     }),
     label,
     appVersion: stringInput('app-version'),
+    ledger: readLedgerPath(Boolean(stringInput('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
   };
 }
 
@@ -283,9 +287,44 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       schema_version: schemaVersion?.version ?? null,
       duration_ms: durationMs,
     });
+    if (inputs.ledger) await recordRestorePoint(inputs, host, result, schemaVersion?.version ?? undefined);
     core.info(`Restore point ready in ${formatDuration(durationMs)}.`);
   } finally {
     await client?.end().catch(() => undefined);
     await (host ?? (await stanza.then((opened) => opened.host).catch(() => undefined)))?.close();
   }
+}
+
+/**
+ * The restore point as the ledger's backup entry, on the host pgBackRest runs on (its own user, not
+ * pgbackrest-via's): what rollback.yml recovers to by name, findable when GitHub is not. A ledger
+ * that cannot be written is a warning: the restore point exists either way.
+ */
+async function recordRestorePoint(
+  inputs: PgBackRestBackupInputs,
+  host: PgBackRestHost,
+  result: PgBackRestBackupResult,
+  schemaVersion: string | undefined,
+): Promise<void> {
+  const { restorePoint } = result;
+  await appendLedger(
+    { path: inputs.ledger!, executor: host.direct },
+    {
+      type: 'backup',
+      label: inputs.label,
+      appVersion: inputs.appVersion,
+      schemaVersion,
+      location: `pgbackrest stanza ${result.stanza} on ${host.direct.description}: restore point ${restorePoint.name} at ${restorePoint.lsn}`,
+      database: inputs.target.database,
+      method: 'pgbackrest',
+      restorePoint: {
+        name: restorePoint.name,
+        lsn: restorePoint.lsn,
+        time: restorePoint.createdAt.toISOString(),
+        timeline: restorePoint.timeline,
+      },
+      stanza: result.stanza,
+      backupLabel: result.backup.label,
+    },
+  ).catch((error: unknown) => core.warning(errorMessage(error)));
 }

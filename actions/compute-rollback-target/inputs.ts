@@ -187,7 +187,9 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
   });
   const githubToken = secretInput('github-token');
   const repositoryPath = path.resolve(workingDirectory, stringInput('repository-path', { default: '.' }));
-  const ledger = readLedgerPath(false, workingDirectory);
+  // One deploy host over SSH: the swarm manager current-from-swarm-service is read on, and where the ledger is.
+  const ssh = readSshInputs();
+  const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
   if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
     throw new InputError(
       'target',
@@ -234,11 +236,10 @@ export function readComputeInputs(workingDirectory = process.cwd()): ComputeInpu
       'current-from-swarm-service',
       'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.',
     );
-  const ssh = readSshInputs();
-  if (ssh && !currentFromSwarmService)
+  if (ssh && !currentFromSwarmService && !ledger)
     throw new InputError(
       'ssh-host',
-      'is set but "current-from-swarm-service" is not: ssh-host is the swarm manager that service is read on.',
+      'is set but neither "current-from-swarm-service" nor "ledger" is: ssh-host is the swarm manager that service is read on, or the deploy host that keeps the ledger.',
     );
   const projectName = stringInput('project-name', {
     pattern: /^[a-z0-9][a-z0-9_-]*$/,

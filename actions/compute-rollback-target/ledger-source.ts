@@ -1,10 +1,13 @@
 import { InputError } from '../../shared/errors.js';
 import { localExecutor } from '../../shared/engine/executor.js';
+import { openHostExecutor } from '../../shared/engine/host-inputs.js';
+import { codeSpanAddresses } from '../../shared/summary.js';
 import {
   currentFromLedger,
   deployHistory,
   latestBackup,
   readLedger,
+  restorePointEntry,
   type BackupEntry,
   type LedgerEntry,
 } from '../../shared/ledger/ledger.js';
@@ -19,6 +22,7 @@ import type { TargetChoice } from './target.js';
  * github-token is given (GitHub down, or a deploy host that records its own history).
  */
 export interface LedgerHistory {
+  /** The file, and the host over SSH when it is read there. */
   path: string;
   entries: LedgerEntry[];
   environment?: string;
@@ -26,11 +30,19 @@ export interface LedgerHistory {
 
 export async function openLedgerHistory(inputs: ComputeInputs): Promise<LedgerHistory | undefined> {
   if (!inputs.ledger) return undefined;
-  return {
-    path: inputs.ledger,
-    entries: await readLedger({ path: inputs.ledger, executor: localExecutor }),
-    environment: inputs.environment,
-  };
+  // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
+  const executor: Awaited<ReturnType<typeof openHostExecutor>> = inputs.ssh
+    ? await openHostExecutor(inputs.ssh, process.cwd())
+    : localExecutor;
+  try {
+    return {
+      path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+      entries: await readLedger({ path: inputs.ledger, executor }),
+      environment: inputs.environment,
+    };
+  } finally {
+    await executor.close?.();
+  }
 }
 
 export function ledgerCurrent(history: LedgerHistory, catalog: TagCatalog): CurrentVersion | undefined {
@@ -46,7 +58,7 @@ export function ledgerCurrent(history: LedgerHistory, catalog: TagCatalog): Curr
   return {
     release,
     source: 'ledger',
-    detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})`,
+    detail: `deployment ledger ${codeSpanAddresses(history.path)} (${found.entry.outcome} at ${found.entry.time})`,
   };
 }
 
@@ -86,7 +98,7 @@ export function ledgerLastGood(
     return {
       release,
       source: 'last-successful-deployment',
-      detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`,
+      detail: `deployment ledger ${codeSpanAddresses(history.path)}: deployed ${deploy.time}, ${proof}`,
       passedOver,
     };
   }
@@ -112,4 +124,14 @@ export function ledgerBackup(history: LedgerHistory | undefined): BackupEntry | 
     ),
     environment,
   );
+}
+
+/**
+ * The restore point rollback.yml recovers to with pgBackRest, <environment>-pre-deploy-<current tag>
+ * (the name the deploy's backup-db gives it), as the ledger records it: its LSN lets restore-db
+ * search only the WAL around it, and the record shows it was taken, without asking GitHub.
+ */
+export function ledgerPreDeployPoint(history: LedgerHistory | undefined, currentTag: string): BackupEntry | undefined {
+  if (!history?.environment) return undefined;
+  return restorePointEntry(history.entries, `${history.environment}-pre-deploy-${currentTag}`);
 }

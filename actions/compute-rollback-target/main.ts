@@ -22,7 +22,7 @@ import { decideStrategy, type PlanWarning, type StrategyDecision } from './strat
 import { renderSummary } from './summary.js';
 import { resolveTarget, type TargetChoice } from './target.js';
 import { verdict } from './verdict.js';
-import { ledgerBackup, openLedgerHistory, type LedgerHistory } from './ledger-source.js';
+import { ledgerBackup, ledgerPreDeployPoint, openLedgerHistory, type LedgerHistory } from './ledger-source.js';
 import type { BackupEntry } from '../../shared/ledger/ledger.js';
 import type { TagCatalog } from '../../shared/releases/release-tags.js';
 import type { CompatibilityMatrix } from './compatibility.js';
@@ -163,6 +163,7 @@ function ledgerNotes(
   historySource: string,
   ledger: LedgerHistory | undefined,
   backup: BackupEntry | undefined,
+  point: BackupEntry | undefined,
 ): string[] {
   if (!ledger) return [];
   const read =
@@ -172,7 +173,12 @@ function ledgerNotes(
   const latest = backup
     ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).`
     : 'The ledger records no backup.';
-  return [read, latest];
+  const restorePoint = point?.restorePoint
+    ? [
+        `Pre-deploy restore point in the ledger: ${point.restorePoint.name} at ${point.restorePoint.lsn} (${point.restorePoint.time}, backup set ${point.backupLabel ?? 'unknown'}, app ${point.appVersion ?? 'unknown'}, schema ${point.schemaVersion ?? 'unknown'}).`,
+      ]
+    : [];
+  return [read, latest, ...restorePoint];
 }
 
 export async function run(): Promise<void> {
@@ -197,6 +203,7 @@ export async function run(): Promise<void> {
   const target = await resolveTarget(inputs, catalog, current, client, ledger);
   const historySource = historySourceOf(current, target, ledger);
   const backup = ledgerBackup(ledger);
+  const preDeployPoint = ledgerPreDeployPoint(ledger, current.release.tag);
   core.info(
     `Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`,
   );
@@ -253,6 +260,7 @@ export async function run(): Promise<void> {
     verdict: text,
     'history-source': historySource,
     'latest-backup': backup ?? '',
+    'pre-deploy-restore-point-lsn': preDeployPoint?.restorePoint?.lsn,
   });
   core.info(text);
   emitEvent('rollback_plan', {
@@ -281,7 +289,7 @@ export async function run(): Promise<void> {
       notes: [
         ...sources.notes,
         ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
-        ...ledgerNotes(historySource, ledger, backup),
+        ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
         ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
       ],
       database: inputs.database ? describeTarget(inputs.database) : undefined,

@@ -5,6 +5,8 @@ import { readEncryptionSecret, type EncryptionSecret } from '../../shared/backup
 import { readTablesInputs, type TablesInputs } from './tables.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
+import { LOCAL_BACKUP_DIR_ENV, localBackupDir } from '../../shared/backup/local-dir.js';
+import { readLedgerPath } from '../../shared/ledger/inputs.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
@@ -33,7 +35,7 @@ const PGBACKREST_ONLY_INPUTS = [
 export type BackupSource =
   | { kind: 'path'; path: string }
   | { kind: 'artifact'; name: string; runId?: number; token?: string }
-  | { kind: 'latest-artifact'; label: string; token: string; runId?: number };
+  | { kind: 'latest-artifact'; label: string; token?: string; runId?: number };
 
 export interface RestoreInputs {
   target: PgTarget;
@@ -52,6 +54,8 @@ export interface RestoreInputs {
   expectedPlanDigest?: string;
   /** Partial restore: only these tables, into the database in database-url. */
   tables: TablesInputs;
+  /** The deployment ledger on this runner: names the latest backup of a label in a local backup dir. */
+  ledger?: string;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -83,10 +87,10 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
     source = { kind: 'path', path };
   } else if (artifactName === 'latest') {
     if (!label) throw new InputError('label', 'is required with artifact-name "latest" (which backups to pick from).');
-    if (!token)
+    if (!token && !localBackupDir())
       throw new InputError(
         'github-token',
-        'is required with artifact-name "latest" (the latest backup is found through the Actions API).',
+        `is required with artifact-name "latest" (the latest backup is found through the Actions API), unless ${LOCAL_BACKUP_DIR_ENV} names a local backup dir.`,
       );
     source = { kind: 'latest-artifact', label, token, runId };
   } else if (artifactName) {
@@ -160,5 +164,6 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
         'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
     }),
     tables,
+    ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
   };
 }

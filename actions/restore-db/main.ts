@@ -207,7 +207,7 @@ export async function run(): Promise<void> {
   const workDirDone = cancellation.partialFile(workDir);
   try {
     // 2. The backup, verified and decrypted, before any database is touched.
-    const backup = await obtainBackup(inputs.source, workDir);
+    const backup = await obtainBackup(inputs.source, workDir, inputs.ledger);
     core.info(`Backup: ${backup.origin}.`);
     const checksum = await verifyChecksum(backup.backupPath, {
       checksum: inputs.expectedChecksum,
@@ -412,6 +412,7 @@ export async function run(): Promise<void> {
       'safety-backup-artifact-name': safetyArtifact,
       'previous-database': previous,
       'duration-ms': durationMs,
+      'backup-source': backup.origin,
     });
     await writeSummary(
       restoreSummary({

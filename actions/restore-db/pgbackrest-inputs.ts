@@ -26,6 +26,7 @@ const DUMP_ONLY_INPUTS = [
   'target-database',
   'encryption-key',
   'expected-checksum',
+  'ledger',
 ] as const;
 /** As backup-db's row-count-max-size: a table up to this size is counted in a second or two. */
 const DEFAULT_ROW_COUNT_MAX_SIZE = '256MiB';

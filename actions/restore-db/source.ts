@@ -3,15 +3,19 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  artifactServiceAvailable,
   downloadArtifact,
   findArtifact,
   findLatestBackup,
   locateBackup,
   type ArtifactRef,
 } from '../../shared/backup/artifacts.js';
+import { findInBackupDir, localBackupDir } from '../../shared/backup/local-dir.js';
 import { readMetadata, type BackupMetadata } from '../../shared/backup/metadata.js';
-import { isMetadataFile, metadataPathFor } from '../../shared/backup/names.js';
-import { ActionError, InputError } from '../../shared/errors.js';
+import { defaultBackupDir, isMetadataFile, metadataPathFor } from '../../shared/backup/names.js';
+import { localExecutor } from '../../shared/engine/executor.js';
+import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
+import { latestBackupOfLabel, readLedger } from '../../shared/ledger/ledger.js';
 import type { BackupSource } from './inputs.js';
 
 /**
@@ -55,11 +59,42 @@ async function fromMetadata(metadataPath: string, origin: string): Promise<Local
   return { backupPath: named, metadata, origin };
 }
 
-export async function obtainBackup(source: BackupSource, workDir: string): Promise<LocalBackup> {
+export async function obtainBackup(source: BackupSource, workDir: string, ledger?: string): Promise<LocalBackup> {
   if (source.kind === 'path') return fromPath(source.path);
+  const localDir = localBackupDir();
+  if (localDir) return fromBackupDir(localDir, source, ledger);
+  try {
+    return await fromArtifact(source, workDir);
+  } catch (error) {
+    // Not on a runner: a backup taken on this machine may be in backup-db's default dir. For "the
+    // latest of a label" only when the ledger names it: an older backup is not the latest.
+    if (artifactServiceAvailable() || (source.kind === 'latest-artifact' && !ledger)) throw error;
+    const local = await fromBackupDir(defaultBackupDir(), source, ledger).catch(() => undefined);
+    if (!local) throw error;
+    core.warning(`The artifact could not be read (${errorMessage(error)}); restoring ${local.origin} instead.`);
+    return local;
+  }
+}
+
+/** From a local backup dir (a run from a terminal keeps its backups there): the ledger names the latest of a label. */
+async function fromBackupDir(
+  dir: string,
+  source: Exclude<BackupSource, { kind: 'path' }>,
+  ledger: string | undefined,
+): Promise<LocalBackup> {
+  let found;
+  if (source.kind === 'latest-artifact') {
+    const entries = ledger ? await readLedger({ path: ledger, executor: localExecutor }) : [];
+    const entry = latestBackupOfLabel(entries, source.label);
+    found = await findInBackupDir(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined);
+  } else found = await findInBackupDir(dir, { name: source.name });
+  return fromMetadata(found.metadataPath, found.origin);
+}
+
+async function fromArtifact(source: Exclude<BackupSource, { kind: 'path' }>, workDir: string): Promise<LocalBackup> {
   let ref: ArtifactRef;
   if (source.kind === 'latest-artifact') {
-    ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
+    ref = await findLatestBackup(source.label, { token: source.token!, runId: source.runId });
     core.info(
       `Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`,
     );

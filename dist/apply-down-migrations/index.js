@@ -35567,14 +35567,14 @@ function compactTimestamp(date) {
         .replace(/[-:]/g, '');
 }
 /** A name part made only of characters every file system and the artifact service accept. */
-function safeNamePart(text) {
+function names_safeNamePart(text) {
     return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
 }
 function defaultArtifactName(label, database, at) {
-    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${names_safeNamePart(database)}`;
 }
 function safetyArtifactName(database, at) {
-    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
+    return `${SAFETY_ARTIFACT_PREFIX}${names_safeNamePart(database)}-${compactTimestamp(at)}`;
 }
 function escapeRegExp(text) {
     return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -35585,7 +35585,7 @@ function names_isBackupOfLabel(artifactName, label) {
 }
 /** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
 function backupFileName(base, format, plainSuffix, encrypted) {
-    const stem = safeNamePart(base);
+    const stem = names_safeNamePart(base);
     if (format === 'custom')
         return `${stem}.dump${encrypted ? '.age' : ''}`;
     // A directory keeps its name; its files get the .age suffix (see encryption.ts).
@@ -35774,17 +35774,6 @@ async function locateBackup(dir) {
     return { backupPath: backupPathForMetadata(metadataPath), metadataPath };
 }
 
-;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
-/**
- * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
- * has no artifact service: backup-db keeps its backups in this directory of the operator's
- * machine, where every job of the run, and apply-down-migrations' backup check, find them.
- */
-const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
-function localBackupDir() {
-    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
-}
-
 ;// CONCATENATED MODULE: ./shared/backup/metadata.ts
 
 
@@ -35803,7 +35792,7 @@ function need(condition, file, what) {
         throw new errors/* ActionError */.lZ(`Backup metadata ${external_node_path_default().basename(file)} is not valid: ${what}.`);
 }
 /** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
-async function readMetadata(file) {
+async function metadata_readMetadata(file) {
     let text;
     try {
         text = await (0,promises_.readFile)(file, 'utf8');
@@ -35837,6 +35826,72 @@ function parseMetadata(text, file) {
     need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
     need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
     return metadata;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+
+
+
+
+
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+function describeWanted(wanted) {
+    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
+}
+function matches(metadata, wanted) {
+    if ('name' in wanted)
+        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
+    return metadata.kind === 'backup' && metadata.label === wanted.label;
+}
+/**
+ * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
+ * deployment ledger has the last word when it records one: the backup with the checksum of its
+ * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
+ * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
+ * The checksum itself is verified by the caller, as for an artifact.
+ */
+async function findInBackupDir(dir, wanted, ledger) {
+    const names = await readdir(dir).catch(() => undefined);
+    if (!names)
+        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+    const found = [];
+    for (const name of names.filter(isMetadataFile)) {
+        const metadataPath = path.join(dir, name);
+        const metadata = await readMetadata(metadataPath).catch(() => undefined);
+        if (metadata && matches(metadata, wanted))
+            found.push({ metadataPath, metadata });
+    }
+    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
+    const named = 'label' in wanted ? ledger?.entry : undefined;
+    if (named?.checksum) {
+        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
+        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
+        if (!chosen)
+            throw new ActionError(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
+                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
+            });
+        return {
+            ...chosen,
+            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
+        };
+    }
+    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
+    if (!newest)
+        throw new ActionError(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
+            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
+        });
+    const why = 'name' in wanted
+        ? ''
+        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
+    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/zip-index.ts
@@ -35986,7 +36041,7 @@ async function findLocal(dir, checksum) {
     const names = await (0,promises_.readdir)(dir).catch(() => []);
     for (const name of names.filter(names_isMetadataFile)) {
         const file = external_node_path_default().join(dir, name);
-        const metadata = await readMetadata(file).catch(() => undefined);
+        const metadata = await metadata_readMetadata(file).catch(() => undefined);
         if (metadata?.checksum.value !== checksum)
             continue;
         const backup = names_backupPathForMetadata(file);

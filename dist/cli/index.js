@@ -38248,7 +38248,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
  * Errors an action reports to its user as-is (no stack trace): the message is the whole story.
  * `hint` carries the next step ("install postgresql-client-16", "run migrate force 4").
  */
-class ActionError extends Error {
+class errors_ActionError extends Error {
     hint;
     constructor(message, options) {
         super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -38257,7 +38257,7 @@ class ActionError extends Error {
     }
 }
 /** A bad input value. Always names the input and what was wrong, before anything is changed. */
-class InputError extends ActionError {
+class InputError extends errors_ActionError {
     input;
     constructor(input, problem, options) {
         super(`Input "${input}" ${problem}`, options);
@@ -38265,7 +38265,7 @@ class InputError extends ActionError {
         this.input = input;
     }
 }
-function errorMessage(error) {
+function errors_errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
@@ -38493,7 +38493,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: ./shared/cancellation.ts
 
 
-class CancelledError extends ActionError {
+class CancelledError extends errors_ActionError {
     constructor(what) {
         super(`${what} because the step was cancelled.`);
         this.name = 'CancelledError';
@@ -38601,7 +38601,7 @@ function removePartial(file) {
 
 
 
-class ProcessError extends ActionError {
+class ProcessError extends errors_ActionError {
     result;
     command;
     constructor(command, result, reason) {
@@ -42366,15 +42366,189 @@ async function runnerJob(state, frame, jobId, spec, outer, cancellation) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./shared/backup/metadata.ts
+
+
+
+/**
+ * What backup-db records next to every backup (`<backup>.metadata.json`) and restore-db checks a
+ * restore against. Versioned so an older restore-db can refuse metadata it does not understand.
+ */
+const BACKUP_FORMATS = (/* unused pure expression or super */ null && (['custom', 'directory', 'plain']));
+const METADATA_VERSION = 1;
+async function writeMetadata(file, metadata) {
+    await writeFile(file, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+}
+function need(condition, file, what) {
+    if (!condition)
+        throw new ActionError(`Backup metadata ${path.basename(file)} is not valid: ${what}.`);
+}
+/** Reads and sanity-checks a metadata file; a clear error when it is missing or malformed. */
+async function metadata_readMetadata(file) {
+    let text;
+    try {
+        text = await readFile(file, 'utf8');
+    }
+    catch (error) {
+        throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
+    }
+    return parseMetadata(text, file);
+}
+/** Parses and sanity-checks metadata text; `file` names it in errors. */
+function parseMetadata(text, file) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        throw new ActionError(`Cannot read backup metadata ${file}: ${errorMessage(error)}`);
+    }
+    const metadata = parsed;
+    need(typeof parsed === 'object' && parsed !== null, file, 'it is not a JSON object');
+    need(typeof metadata.metadataVersion === 'number', file, 'metadataVersion is missing');
+    if (metadata.metadataVersion > METADATA_VERSION) {
+        throw new ActionError(`Backup metadata ${path.basename(file)} has version ${metadata.metadataVersion}; this restore-db knows up to ${METADATA_VERSION}. Use a newer release of restore-db.`);
+    }
+    need(BACKUP_FORMATS.includes(metadata.format), file, `format "${String(metadata.format)}" is unknown`);
+    need(typeof metadata.file === 'string' &&
+        metadata.file !== '' &&
+        !metadata.file.includes('/') &&
+        !metadata.file.includes('\\') &&
+        metadata.file !== '..', file, 'file must be a plain file name');
+    need(/^[0-9a-f]{64}$/.test(metadata.checksum?.value ?? ''), file, 'checksum.value must be a SHA-256 in hex');
+    need(typeof metadata.rowCounts === 'object' && metadata.rowCounts !== null, file, 'rowCounts is missing');
+    return metadata;
+}
+
+;// CONCATENATED MODULE: ./shared/backup/names.ts
+
+
+/**
+ * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
+ * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
+ * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
+ */
+const ARTIFACT_PREFIX = 'db-backup-';
+const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
+const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
+const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
+/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
+function compactTimestamp(date) {
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+}
+/** A name part made only of characters every file system and the artifact service accept. */
+function names_safeNamePart(text) {
+    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+function defaultArtifactName(label, database, at) {
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${names_safeNamePart(database)}`;
+}
+function safetyArtifactName(database, at) {
+    return `${SAFETY_ARTIFACT_PREFIX}${names_safeNamePart(database)}-${compactTimestamp(at)}`;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
+function isBackupOfLabel(artifactName, label) {
+    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
+}
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
+function backupFileName(base, format, plainSuffix, encrypted) {
+    const stem = names_safeNamePart(base);
+    if (format === 'custom')
+        return `${stem}.dump${encrypted ? '.age' : ''}`;
+    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
+    if (format === 'directory')
+        return `${stem}.dir`;
+    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
+}
+/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
+function metadataPathFor(backupPath) {
+    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
+}
+function backupPathForMetadata(metadataPath) {
+    return metadataPath.replace(/\.metadata\.json$/, '');
+}
+function names_isMetadataFile(file) {
+    return path.basename(file).endsWith('.metadata.json');
+}
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+function defaultBackupDir() {
+    return path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'rollback-backups');
+}
+
 ;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+
+
+
+
+
 /**
  * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
  * has no artifact service: backup-db keeps its backups in this directory of the operator's
- * machine, where every job of the run, and apply-down-migrations' backup check, find them.
+ * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
  */
 const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
 function localBackupDir() {
     return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+function describeWanted(wanted) {
+    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
+}
+function matches(metadata, wanted) {
+    if ('name' in wanted)
+        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
+    return metadata.kind === 'backup' && metadata.label === wanted.label;
+}
+/**
+ * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
+ * deployment ledger has the last word when it records one: the backup with the checksum of its
+ * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
+ * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
+ * The checksum itself is verified by the caller, as for an artifact.
+ */
+async function findInBackupDir(dir, wanted, ledger) {
+    const names = await readdir(dir).catch(() => undefined);
+    if (!names)
+        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+    const found = [];
+    for (const name of names.filter(isMetadataFile)) {
+        const metadataPath = path.join(dir, name);
+        const metadata = await readMetadata(metadataPath).catch(() => undefined);
+        if (metadata && matches(metadata, wanted))
+            found.push({ metadataPath, metadata });
+    }
+    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
+    const named = 'label' in wanted ? ledger?.entry : undefined;
+    if (named?.checksum) {
+        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
+        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
+        if (!chosen)
+            throw new ActionError(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
+                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
+            });
+        return {
+            ...chosen,
+            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
+        };
+    }
+    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
+    if (!newest)
+        throw new ActionError(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
+            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
+        });
+    const why = 'name' in wanted
+        ? ''
+        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
+    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
 }
 
 ;// CONCATENATED MODULE: ./shared/github/run-reference.ts
@@ -42489,6 +42663,7 @@ function describeBackup(json) {
 function incidentRecord(command, run, reach, gate, version) {
     const plan = run.jobs.plan;
     const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
+    const restoredFrom = run.jobs.rollback?.steps.find((step) => step.id === 'restore')?.outputs['backup-source'];
     const lines = [
         `# ${run.runName ?? run.name}`,
         '',
@@ -42498,6 +42673,7 @@ function incidentRecord(command, run, reach, gate, version) {
         `| Repository | ${command.repository} (${command.appDir}) |`,
         `| Release history | ${historyLine(plan, reach)} |`,
         ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
+        ...(restoredFrom ? [`| Database restored from | ${restoredFrom} |`] : []),
         `| Environment gate | ${gate ?? 'not reached'} |`,
         `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
         '',
@@ -47640,7 +47816,7 @@ async function appendLedger(ledger, entry) {
         await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
     }
     catch (error) {
-        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+        throw new errors_ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
             hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
             cause: error,
         });
@@ -47653,7 +47829,7 @@ async function readLedger(ledger) {
     if (result.exitCode !== 0) {
         if (/No such file/i.test(result.stderr))
             return [];
-        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+        throw new errors_ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
     }
     return result.stdout
         .split('\n')
@@ -47664,7 +47840,7 @@ async function readLedger(ledger) {
             return JSON.parse(line);
         }
         catch {
-            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+            throw new errors_ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
         }
     });
 }
@@ -47706,6 +47882,16 @@ function currentFromLedger(entries, environment) {
 function latestBackup(entries, environment) {
     return forEnvironment(entries, environment)
         .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
         .at(-1);
 }
 
@@ -47877,7 +48063,7 @@ main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
         process.stderr.write(mask(`rollback-actions: ${error.message}\n`));
         process.exit(EXIT.usage);
     }
-    process.stderr.write(mask(`rollback-actions: ${error instanceof ActionError ? error.message : (error.stack ?? String(error))}\n`));
+    process.stderr.write(mask(`rollback-actions: ${error instanceof errors_ActionError ? error.message : (error.stack ?? String(error))}\n`));
     process.exit(EXIT.workflowFailed);
 });
 

@@ -4332,7 +4332,7 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 const Client = __nccwpck_require__(5042)
 const defaults = __nccwpck_require__(8995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
+const Result = __nccwpck_require__(8014)
 const utils = __nccwpck_require__(9652)
 const Pool = __nccwpck_require__(7558)
 const TypeOverrides = __nccwpck_require__(365)
@@ -5029,7 +5029,7 @@ NativeQuery.prototype.submit = function (client) {
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
+const Result = __nccwpck_require__(8014)
 const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
@@ -5292,7 +5292,7 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 8014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6319);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4992);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6319:
+/***/ 4992:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38581,12 +38581,6 @@ function history_table_qualifiedName(table) {
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
 
 ;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
 /** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
@@ -38627,18 +38621,6 @@ function common_compareVersions(a, b) {
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
     }
     return a < b ? -1 : a > b ? 1 : 0;
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function common_versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
-}
-/** True when the script has something besides whitespace and comments to run. */
-function common_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
 }
 /** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
@@ -39053,732 +39035,11 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/detect-history.ts
-
-
-
-
-
-/**
- * Which tool's history a database holds, for backup metadata and restore checks: backup-db and
- * restore-db need only this, so it reads the tables it knows through their own tool modules and
- * not the registry (tools/index.ts), whose sql-files module brings the SQL parser into the bundle.
- */
-/** The formats whose history table detectSchemaVersion recognises, read by their own modules. */
-const READERS = { 'golang-migrate': golangMigrate, dbmate: dbmate, diesel: diesel, prisma: prisma };
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function detect_history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await READERS[found.format].readHistory(client, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && common_hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)]
-            .sort((a, b) => common_compareVersions(b, a))
-            .map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return common_versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
-        version,
-        downSha256: null,
-        transactional: true,
-    }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
-        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
-    });
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await detectSchemaVersion(client);
-    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
-    return {
-        identity: {
-            strategy: 'restore-backup',
-            targetVersion: normalizedVersion(targetVersion),
-            reverts: restoreEntries(history, targetVersion),
-        },
-        currentVersion: history.current,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
-
-/**
- * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
- * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
- */
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs)) {
-        core/* setOutput */.uH(name, serializeOutput(value));
-    }
-}
-function serializeOutput(value) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value === 'object')
-        return JSON.stringify(value);
-    return String(value);
-}
-
-;// CONCATENATED MODULE: ./shared/github/deployments.ts
-/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
-function repositoryFromEnv(env = process.env) {
-    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
-/** GitHub limits status descriptions to 140 characters. */
-function statusDescription(text) {
-    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
-}
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
-    if (!server || !repository || !runId)
-        return undefined;
-    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
-}
-async function createDeployment(client, repository, request) {
-    const response = await client.rest.repos.createDeployment({
-        ...repository,
-        ref: request.ref,
-        environment: request.environment,
-        description: statusDescription(request.description),
-        task: request.task ?? 'deploy',
-        payload: request.payload ?? {},
-        // A rollback redeploys a release that already passed its checks, and must not merge branches.
-        required_contexts: [],
-        auto_merge: false,
-        production_environment: request.productionEnvironment,
-    });
-    if (response.status !== 201 || !('id' in response.data)) {
-        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
-    }
-    return response.data.id;
-}
-async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
-    await client.rest.repos.createDeploymentStatus({
-        ...repository,
-        deployment_id: deploymentId,
-        state,
-        description: details.description === undefined ? undefined : statusDescription(details.description),
-        log_url: details.logUrl,
-        environment_url: details.environmentUrl,
-        // Done below for every kind of environment, production included.
-        auto_inactive: false,
-    });
-}
-/**
- * Marks the environment's other deployments whose latest status is success as inactive, newest
- * first, looking at most `limit` back. Returns the IDs it changed.
- */
-async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({
-        ...repository,
-        environment,
-        per_page: limit,
-    });
-    const changed = [];
-    for (const deployment of deployments) {
-        if (deployment.id === currentId)
-            continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
-            ...repository,
-            deployment_id: deployment.id,
-            per_page: 1,
-        });
-        if (statuses[0]?.state !== 'success')
-            continue;
-        await client.rest.repos.createDeploymentStatus({
-            ...repository,
-            deployment_id: deployment.id,
-            state: 'inactive',
-            auto_inactive: false,
-        });
-        changed.push(deployment.id);
-    }
-    return changed;
-}
-/** The final status of a deployment; on success the environment's previous deployments become inactive. */
-async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
-    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
-    if (!success)
-        return { inactivated: [] };
-    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
-}
-
-;// CONCATENATED MODULE: ./shared/releases/github.ts
-
-
-/**
- * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
- * talks to (api.github.com, a GHES host, or a test's local stand-in).
- */
-async function githubClient(token) {
-    // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
-    return getOctokit(token);
-}
-/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
-function currentRepository() {
-    const repository = repositoryFromEnv();
-    if (!repository)
-        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
-    return repository;
-}
-/** Turns HTTP failures into messages that say which permission or setting to check. */
-async function githubCall(what, call) {
-    try {
-        return await call();
-    }
-    catch (error) {
-        const status = error.status;
-        const detail = (0,errors/* errorMessage */.gJ)(error);
-        if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
-                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
-            });
-        if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
-                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
-            });
-        }
-        if (status === 404)
-            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
-        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
-    }
-}
-async function listGitHubReleases(client, repo) {
-    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({
-        tag: release.tag_name,
-        source: 'github-releases',
-        prerelease: release.prerelease,
-        draft: release.draft,
-        created: Date.parse(release.created_at) / 1000,
-    }));
-}
-async function listGitHubTags(client, repo) {
-    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
-    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
-}
-
-// EXTERNAL MODULE: ./shared/summary.ts
-var summary = __nccwpck_require__(6566);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = process_lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function process_lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args]
-        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
-        .join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT'
-                ? `could not be started: "${command}" was not found`
-                : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        accessSync(file, constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = path.join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({
-                    socketPath: socket,
-                    path: `${apiPath}${search ? `?${search}` : ''}`,
-                    headers: { host: 'docker' },
-                    timeout: 60_000,
-                }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
-/**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
- */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-command.ts
-
-
-
-/**
- * The team's `alembic` as this suite runs it (migrate-command): an argument array, never a shell,
- * with the environment the team's env.py reads. apply-down-migrations runs its downgrade with it;
- * both it and compute-rollback-target render Alembic's offline SQL (`--sql`) with it.
- */
-/**
- * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
- * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
- */
-function parseMigrateCommand(text) {
-    const words = [];
-    let word;
-    let quote;
-    for (const char of text.trim()) {
-        if (quote) {
-            if (char === quote)
-                quote = undefined;
-            else
-                word += char;
-        }
-        else if (char === "'" || char === '"') {
-            quote = char;
-            word ??= '';
-        }
-        else if (/\s/.test(char)) {
-            if (word !== undefined)
-                words.push(word);
-            word = undefined;
-        }
-        else {
-            word = (word ?? '') + char;
-        }
-    }
-    if (quote)
-        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
-    if (word !== undefined)
-        words.push(word);
-    if (words.length === 0)
-        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
-    return words;
-}
-/**
- * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
- * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
- */
-function alembicEnv(target, databaseUrl) {
-    const url = databaseUrl ??
-        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
-    const env = { DATABASE_URL: url };
-    for (const [name, value] of Object.entries(pgToolEnv(target)))
-        if (value !== undefined && name !== 'PGOPTIONS')
-            env[name] = value;
-    return env;
-}
-/**
- * Alembic's offline SQL (`<command> upgrade|downgrade <from>:<to> --sql`): what its upgrade() or
- * downgrade() functions emit, rendered without a database connection.
- */
-async function offlineAlembicSql(command, executor, direction, range, options = {}) {
-    const [program, ...args] = [...command, direction, range, '--sql'];
-    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-    if (result.exitCode !== 0)
-        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${process_lastLines(result.stderr, 10)}`);
-    return result.stdout;
-}
-
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
@@ -41745,14 +41006,14 @@ function parseCompatFile(text, inputName, file) {
         const where = `${file} line ${index + 1}`;
         const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
         if (!match)
-            throw new errors/* InputError */.dz(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
         const [, app, schema] = match;
         if (matrix.has(app))
-            throw new errors/* InputError */.dz(inputName, `${where}: app version ${app} is listed twice.`);
+            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
         matrix.set(app, String(BigInt(schema)));
     });
     if (matrix.size === 0)
-        throw new errors/* InputError */.dz(inputName, `${file} maps no app version to a schema number.`);
+        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
     return matrix;
 }
 /** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
@@ -41781,6 +41042,36 @@ function tools_migrationTool(format) {
     return TOOLS[format];
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return tools_migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
+}
+/** True when the script has something besides whitespace and comments to run. */
+function formats_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
 
@@ -41795,10 +41086,55 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-
  * what is common to all of them is here.
  */
 const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
+}
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await history_readHistory(client, found.format, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
 }
 function history_historyWriter(format, table) {
     return tools_migrationTool(format).historyWriter(table);
@@ -41842,475 +41178,6 @@ function history_golangMigrateForceCommand(migrationsDir, version, table) {
         ? ''
         : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./shared/migrations/sources.ts
-
-
-
-
-
-/** Migration files in a working tree. */
-function sources_directorySource(dir) {
-    return {
-        description: dir,
-        async listFiles() {
-            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
-            if (!info?.isDirectory())
-                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
-            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
-            return entries
-                .filter((entry) => entry.isFile())
-                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
-                .sort();
-        },
-        async readFile(relativePath) {
-            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
-        },
-    };
-}
-/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
-class ByteCollector extends external_node_stream_.Writable {
-    chunks = [];
-    _write(chunk, _encoding, done) {
-        this.chunks.push(chunk);
-        done();
-    }
-}
-/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
-function parseBatch(bytes) {
-    const contents = new Map();
-    let at = 0;
-    while (at < bytes.length) {
-        const newline = bytes.indexOf(0x0a, at);
-        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
-        at = newline + 1;
-        if (type === 'missing' || size === undefined)
-            continue;
-        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
-        at += Number(size) + 1;
-    }
-    return contents;
-}
-/**
- * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
- * of them), so a plan can compare the current release's migrations with the target's without
- * checking either out, in two git calls however many files there are.
- */
-function gitRefSource(repoDir, ref, dir) {
-    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
-    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
-    let listing;
-    let blobs;
-    /** Path below the directory -> blob id. */
-    const list = async () => {
-        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
-            okExitCodes: [0, 128],
-        });
-        if (result.exitCode !== 0) {
-            throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
-        }
-        const entries = new Map();
-        for (const record of result.stdout.split('\0').filter(Boolean)) {
-            const tab = record.indexOf('\t');
-            const [, type, oid] = record.slice(0, tab).split(' ');
-            if (type === 'blob')
-                entries.set(record.slice(tab + 1), oid);
-        }
-        return entries;
-    };
-    const read = async () => {
-        const entries = await (listing ?? (listing = list()));
-        const collector = new ByteCollector();
-        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
-            input: `${[...new Set(entries.values())].join('\n')}\n`,
-            stdoutTo: collector,
-        });
-        return parseBatch(Buffer.concat(collector.chunks));
-    };
-    return {
-        description: `${prefix || 'the top directory'} at ${ref}`,
-        async listFiles() {
-            return [...(await (listing ?? (listing = list()))).keys()].sort();
-        },
-        async readFile(relativePath) {
-            const oid = (await (listing ?? (listing = list()))).get(relativePath);
-            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
-            if (text === undefined)
-                throw new errors/* ActionError */.lZ(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
-            return text;
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
-
-const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
-const RULES = {
-    create_table: (op) => ({ class: 'additive', reason: `creates table ${op.args[0] ?? '?'}` }),
-    create_index: (op) => ({
-        class: op.kwargs.unique === true ? 'breaking' : 'additive',
-        reason: `creates ${op.kwargs.unique === true ? 'unique ' : ''}index ${op.args[0] ?? '?'}`,
-    }),
-    add_column: (op) => {
-        const required = op.column?.kwargs.nullable === false && op.column.kwargs.server_default === undefined;
-        return required
-            ? {
-                class: 'breaking',
-                reason: `adds column ${column(op)} NOT NULL without a server default: old code's inserts fail`,
-            }
-            : {
-                class: 'additive',
-                reason: `adds column ${column(op)}${op.column?.kwargs.nullable === false ? ' with a server default' : ', nullable'}`,
-            };
-    },
-    drop_column: (op) => ({ class: 'data-loss', reason: `drops column ${column(op)}`, lost: [column(op)] }),
-    drop_table: (op) => ({
-        class: 'data-loss',
-        reason: `drops table ${op.args[0] ?? '?'}`,
-        lost: [String(op.args[0] ?? '?')],
-    }),
-    drop_index: (op) => ({ class: 'additive', reason: `drops index ${op.args[0] ?? '?'}` }),
-    alter_column: (op) => {
-        if (op.kwargs.new_column_name !== undefined)
-            return { class: 'breaking', reason: `renames column ${column(op)} to ${op.kwargs.new_column_name}` };
-        if (op.kwargs.type_ !== undefined)
-            return { class: 'breaking', reason: `changes the type of ${column(op)}` };
-        if (op.kwargs.nullable === false)
-            return { class: 'breaking', reason: `makes ${column(op)} NOT NULL: old code's inserts without it fail` };
-        return { class: 'additive', reason: `alters ${column(op)} (${Object.keys(op.kwargs).join(', ') || 'no change'})` };
-    },
-    rename_table: (op) => ({ class: 'breaking', reason: `renames table ${op.args[0] ?? '?'} to ${op.args[1] ?? '?'}` }),
-    create_foreign_key: (op) => ({ class: 'breaking', reason: `adds foreign key ${op.args[0] ?? '?'}` }),
-    create_unique_constraint: (op) => ({ class: 'breaking', reason: `adds unique constraint ${op.args[0] ?? '?'}` }),
-    create_check_constraint: (op) => ({ class: 'breaking', reason: `adds check constraint ${op.args[0] ?? '?'}` }),
-    drop_constraint: (op) => ({ class: 'additive', reason: `drops constraint ${op.args[0] ?? '?'}` }),
-};
-async function classifyAlembicOps(ops, file) {
-    const statements = [];
-    for (const op of ops) {
-        const sql = `op.${op.name}(${op.args.map((arg) => (arg === null ? '…' : JSON.stringify(arg))).join(', ')})`;
-        if (op.name === 'execute') {
-            const text = op.args[0];
-            if (text === null || text === undefined) {
-                statements.push({
-                    sql,
-                    line: op.line,
-                    class: 'unknown',
-                    reasons: ['op.execute of SQL built at run time: nothing can read it before it runs'],
-                });
-                continue;
-            }
-            const inner = await classifySql(text, { label: file });
-            statements.push(...inner.statements.map((finding) => ({ ...finding, line: op.line })));
-            continue;
-        }
-        const rule = RULES[op.name];
-        const found = rule ? rule(op) : { class: 'unknown', reason: `op.${op.name} is not one this suite reads` };
-        statements.push({
-            sql,
-            line: op.line,
-            class: found.class,
-            reasons: [found.reason],
-            ...(found.lost ? { lost: found.lost } : {}),
-        });
-    }
-    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
-}
-/** Alembic's own bookkeeping in its offline SQL: the version table's rows and the transaction around them. */
-function isBookkeeping(sql, versionTable) {
-    const table = versionTable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return (/^\s*(BEGIN|COMMIT)\b/i.test(sql) ||
-        new RegExp(`^\\s*(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|CREATE\\s+TABLE)\\s+([\\w"]+\\.)?"?${table}"?[\\s(]`, 'i').test(sql));
-}
-/**
- * Alembic's offline upgrade SQL (`alembic upgrade <from>:<to> --sql`) split per revision: each
- * revision's part follows its "-- Running upgrade <down> -> <revision>" comment.
- */
-function offlineSections(sql) {
-    const sections = new Map();
-    const marker = /^-- Running upgrade [^\n]*-> *([A-Za-z0-9_]+)\s*$/gm;
-    const found = [...sql.matchAll(marker)];
-    found.forEach((match, index) => {
-        const end = index + 1 < found.length ? found[index + 1].index : sql.length;
-        sections.set(match[1], sql.slice(match.index + match[0].length, end));
-    });
-    return sections;
-}
-/**
- * One revision's part of Alembic's offline SQL, classified by the SQL classifier the other formats
- * use; Alembic's own version-table rows and BEGIN/COMMIT are left out (they are not the revision's).
- */
-async function classifyOfflineSql(sql, versionTable, options) {
-    const all = await classifySql(sql, options);
-    const statements = all.statements.filter((statement) => !isBookkeeping(statement.sql, versionTable));
-    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-revisions.ts
-
-
-
-
-
-// Reads {path: source} as JSON on stdin, writes [{revision, ...}] as JSON on stdout. Files without a
-// module-level `revision` are not revisions (Alembic skips them too: "Could not determine revision id").
-const PARSER = String.raw `
-import ast, json, sys
-
-def literal(node):
-    try:
-        value = ast.literal_eval(node)
-    except Exception:
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return None
-
-def names(node):
-    try:
-        value = ast.literal_eval(node)
-    except Exception:
-        raise SystemExit("not a literal: line %d" % node.lineno)
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
-
-def dotted(node):
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return base + "." + node.attr if base else node.attr
-    if isinstance(node, ast.Call):
-        return dotted(node.func)
-    return None
-
-def op_calls(function):
-    ops = []
-    for node in ast.walk(function):
-        if not isinstance(node, ast.Call):
-            continue
-        name = dotted(node.func) or ""
-        if not name.startswith("op.") or name.count(".") != 1:
-            continue
-        entry = {"name": name[3:], "args": [], "kwargs": {}, "line": node.lineno}
-        for arg in node.args:
-            if isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "Column":
-                column_args = [literal(a) if isinstance(a, ast.Constant) else None for a in arg.args]
-                column_type = next((dotted(a) for a in arg.args if not isinstance(a, ast.Constant)), None)
-                entry["column"] = {
-                    "name": column_args[0] if column_args else None,
-                    "type": column_type,
-                    "kwargs": {k.arg: literal(k.value) for k in arg.keywords if k.arg},
-                }
-                entry["args"].append(None)
-            else:
-                value = literal(arg)
-                if value is None and isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "text" and arg.args:
-                    value = literal(arg.args[0])
-                entry["args"].append(value if isinstance(value, str) else None)
-        for keyword in node.keywords:
-            if keyword.arg:
-                entry["kwargs"][keyword.arg] = literal(keyword.value)
-        ops.append(entry)
-    ops.sort(key=lambda op: op["line"])
-    return ops
-
-def downgrade_kind(function):
-    if function is None:
-        return "missing"
-    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
-    if body and all(isinstance(n, ast.Raise) for n in body):
-        return "raises"
-    return "ops" if op_calls(function) else "empty"
-
-files = json.load(sys.stdin)
-revisions = []
-for path, source in sorted(files.items()):
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as error:
-        raise SystemExit("%s: %s" % (path, error))
-    found = {}
-    functions = {}
-    for node in tree.body:
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            value = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            targets = [node.target.id]
-            value = node.value
-        elif isinstance(node, ast.FunctionDef):
-            functions[node.name] = node
-        for target in targets:
-            if target in ("revision", "down_revision", "branch_labels", "depends_on"):
-                try:
-                    found[target] = names(value)
-                except SystemExit as error:
-                    raise SystemExit("%s: %s is %s" % (path, target, error))
-    if "revision" not in found or len(found["revision"]) != 1:
-        continue
-    doc = ast.get_docstring(tree) or ""
-    revisions.append({
-        "revision": found["revision"][0],
-        "downRevisions": found.get("down_revision", []),
-        "branchLabels": found.get("branch_labels", []),
-        "dependsOn": found.get("depends_on", []),
-        "message": doc.splitlines()[0] if doc else "",
-        "file": path,
-        "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
-        "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
-        "downgrade": downgrade_kind(functions.get("downgrade")),
-    })
-json.dump(revisions, sys.stdout)
-`;
-/** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
-function isRevisionFile(file) {
-    return (file.endsWith('.py') &&
-        !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) &&
-        !file.endsWith('__init__.py'));
-}
-let resolvedPython;
-/**
- * The interpreter that reads the graph, resolved once: the one the `alembic` on PATH runs with (its
- * #! line), else /usr/bin/python3, else `python3` from PATH. A version-manager shim (pyenv's
- * python3) costs ~250 ms per start, more than the whole graph read.
- */
-function graphPython() {
-    if (resolvedPython)
-        return resolvedPython;
-    const candidates = [];
-    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)) {
-        const alembic = external_node_path_default().join(dir, 'alembic');
-        if (!(0,external_node_fs_.existsSync)(alembic))
-            continue;
-        const shebang = /^#!\s*(\/\S*python[0-9.]*)\s*$/.exec((0,external_node_fs_.readFileSync)(alembic, 'utf8').split('\n', 1)[0]);
-        if (shebang)
-            candidates.push(shebang[1]);
-        break;
-    }
-    candidates.push('/usr/bin/python3');
-    resolvedPython = candidates.find((candidate) => (0,external_node_fs_.existsSync)(candidate)) ?? 'python3';
-    return resolvedPython;
-}
-/** Every revision file in one python process (one interpreter start for the whole graph). */
-async function readAlembicRevisions(source, files, python = graphPython()) {
-    return (await readAlembicGraphs([{ source, files }], python))[0];
-}
-/**
- * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
- * one python process: one interpreter start whatever the number of graphs.
- */
-async function readAlembicGraphs(graphs, python = graphPython()) {
-    // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
-    const sources = {};
-    const key = (index, file) => `${index}/${file}`;
-    for (const [index, graph] of graphs.entries())
-        for (const file of graph.files.filter(isRevisionFile))
-            sources[key(index, file)] = await graph.source.readFile(file);
-    // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
-    const result = await runProcess(python, ['-S', '-c', PARSER], {
-        input: JSON.stringify(sources),
-        okExitCodes: [0, 1],
-    });
-    if (result.exitCode !== 0) {
-        const where = graphs.map((graph) => graph.source.description).join(' and ');
-        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
-    }
-    const parsed = JSON.parse(result.stdout);
-    return graphs.map((graph, index) => {
-        const prefix = `${index}/`;
-        const revisions = parsed
-            .filter((revision) => revision.file.startsWith(prefix))
-            .map((revision) => ({
-            ...revision,
-            file: revision.file.slice(prefix.length),
-            sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
-        }));
-        checkGraph(revisions, graph.source.description);
-        return revisions;
-    });
-}
-function checkGraph(revisions, description) {
-    const seen = new Map();
-    for (const revision of revisions) {
-        const other = seen.get(revision.revision);
-        if (other)
-            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`);
-        seen.set(revision.revision, revision.file);
-    }
-    for (const revision of revisions) {
-        const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
-        if (missing.length)
-            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`);
-    }
-}
-/** Revisions nothing follows: Alembic's heads. */
-function heads(revisions) {
-    const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
-    return revisions
-        .filter((revision) => !followed.has(revision.revision))
-        .map((revision) => revision.revision)
-        .sort();
-}
-/** `revision` and everything it follows (down_revision and depends_on), transitively. */
-function alembic_revisions_ancestry(revisions, start) {
-    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
-    const seen = new Set();
-    const stack = [...start];
-    while (stack.length) {
-        const id = stack.pop();
-        if (seen.has(id) || !byId.has(id))
-            continue;
-        seen.add(id);
-        stack.push(...byId.get(id).downRevisions, ...byId.get(id).dependsOn);
-    }
-    return seen;
-}
-/**
- * What `alembic downgrade <t>` for each target head t removes from the applied revisions (those at or
- * below `current`, the alembic_version rows): the revisions that follow some t (Alembic keeps a sibling
- * branch that does not lead to t). Newest first, each after everything that follows it, and the heads
- * alembic_version holds afterwards.
- */
-function revisionsToRevert(revisions, current, target) {
-    return alembic_revisions_downgradePlan(revisions, current, target).revert;
-}
-function alembic_revisions_downgradePlan(revisions, current, target) {
-    const applied = alembic_revisions_ancestry(revisions, current);
-    const revert = [...applied]
-        .filter((id) => target.length === 0 || target.some((head) => head !== id && alembic_revisions_ancestry(revisions, [id]).has(head)))
-        .sort();
-    const left = new Set([...applied].filter((id) => !revert.includes(id)));
-    const followedInLeft = new Set(revisions
-        .filter((revision) => left.has(revision.revision))
-        .flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
-    const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
-    const order = [];
-    const placed = new Set();
-    const followers = (id) => revisions
-        .filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id))
-        .map((revision) => revision.revision);
-    const visit = (id) => {
-        if (placed.has(id))
-            return;
-        placed.add(id);
-        for (const follower of followers(id))
-            if (revert.includes(follower))
-                visit(follower);
-        order.push(id);
-    };
-    for (const id of revert)
-        visit(id);
-    return { revert: order, after };
 }
 
 // EXTERNAL MODULE: ./shared/duration.ts
@@ -42424,1787 +41291,296 @@ async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) 
     return { keys, waitedMs: Date.now() - started, release };
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/tools/alembic.ts
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./shared/process.ts
 
 
 
 
 
-
-
-/**
- * Alembic: the revert runs the team's own `alembic downgrade <revision>` with the newer code (only it
- * has the downgrade() functions), inside our migration lock; alembic_version is read before and after
- * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
- * per head).
- */
-function alembicLockKeys(database, table) {
-    return [suiteLockKey(database, table)];
-}
-/** The revisions in alembic_version (Alembic's current heads), sorted; undefined when the table is missing. */
-async function readAlembicVersion(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)}`);
-    return rows.map((row) => row.version_num).sort();
-}
-/**
- * Refuses an alembic_version that Alembic itself would not leave: a revision the newer code does not
- * have, or two rows where one follows the other (a downgrade or merge stopped half-way, or a hand edit).
- */
-function checkAlembicVersion(current, revisions, where) {
-    const known = new Set(revisions.map((revision) => revision.revision));
-    const unknown = current.filter((revision) => !known.has(revision));
-    if (unknown.length) {
-        throw new errors/* ActionError */.lZ(`alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`, {
-            hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
-        });
-    }
-    const nested = current.filter((revision) => current.some((other) => other !== revision && alembic_revisions_ancestry(revisions, [other]).has(revision)));
-    if (nested.length) {
-        throw new errors/* ActionError */.lZ(`alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`, {
-            hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
-        });
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = process_lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
     }
 }
-/** The downgrade argument list; several heads go one by one, each to its own revision. */
-function downgradeArguments(command, target) {
-    return [...command, 'downgrade', target];
+function process_lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
 }
-async function revertWithAlembic(options) {
-    const started = Date.now();
-    const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
-    try {
-        const before = await readAlembicVersion(options.client, options.table);
-        if (before === undefined)
-            throw new ActionError(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
-        checkAlembicVersion(before, options.revisions, 'the database');
-        const plan = downgradePlan(options.revisions, before, options.target);
-        const reverted = plan.revert;
-        const commands = [];
-        if (reverted.length) {
-            // alembic downgrade takes one revision: one run per target head that still has revisions above it.
-            const targets = options.target.length ? options.target : ['base'];
-            for (const target of targets) {
-                const now = (await readAlembicVersion(options.client, options.table)) ?? [];
-                if (target !== 'base' && downgradePlan(options.revisions, now, [target]).revert.length === 0)
-                    continue;
-                const argv = downgradeArguments(options.command, target);
-                commands.push(argv);
-                const result = await options.executor.run(argv[0], argv.slice(1), {
-                    cwd: options.cwd,
-                    env: options.env,
-                    timeoutMs: options.timeoutMs,
-                    okExitCodes: [0, 1, 2, 255],
-                    onStdoutLine: options.onLine,
-                    onStderrLine: options.onLine,
-                });
-                if (result.exitCode !== 0) {
-                    const now = (await readAlembicVersion(options.client, options.table)) ?? [];
-                    throw new ActionError(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
-                }
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
             }
-        }
-        const after = (await readAlembicVersion(options.client, options.table)) ?? [];
-        if (after.join(',') !== plan.after.join(',')) {
-            throw new ActionError(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
-                hint: "Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release's code.",
-            });
-        }
-        return { before, after, reverted, commands, durationMs: Date.now() - started };
-    }
-    finally {
-        await lock.release();
-    }
-}
-/**
- * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
- * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
- */
-function alembicPlanIdentity(revisions, revert, after) {
-    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: after.length ? [...after].sort().join(',') : '0',
-        reverts: revert.map((id) => ({
-            version: id,
-            name: byId.get(id)?.message,
-            file: byId.get(id)?.file,
-            downSha256: byId.get(id)?.sha256 ?? null,
-            transactional: true,
-        })),
-    };
-}
-/** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
-function headsAfterReverting(revisions, current, revert) {
-    const gone = new Set(revert);
-    const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
-    const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
-    return left
-        .filter((revision) => !followed.has(revision.revision))
-        .map((revision) => revision.revision)
-        .sort();
-}
-
-;// CONCATENATED MODULE: ./shared/releases/git.ts
-
-
-const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
-/** Undefined when `dir` is not inside a git work tree. */
-async function inspectRepository(dir) {
-    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
-        okExitCodes: [0, 128],
-    });
-    if (result.exitCode !== 0) {
-        if (/dubious ownership/.test(result.stderr))
-            throw new errors/* ActionError */.lZ(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
-        return undefined;
-    }
-    const [root, shallow] = result.stdout.trim().split('\n');
-    return { root, shallow: shallow === 'true' };
-}
-/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
-async function listGitTags(repoDir) {
-    const { stdout } = await runProcess('git', [
-        '-C',
-        repoDir,
-        'for-each-ref',
-        '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
-        'refs/tags',
-    ]);
-    return stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-        const [tag, object, peeled, created] = line.split('\0');
-        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
-    });
-}
-/** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
-async function objectTypeAt(repoDir, ref, path) {
-    const spec = path === '' ? `${ref}^{tree}` : `${ref}:${path}`;
-    const result = await runProcess('git', ['-C', repoDir, 'cat-file', '-t', spec], { okExitCodes: [0, 128] });
-    return result.exitCode === 0 ? result.stdout.trim() : undefined;
-}
-/** The fully qualified ref of a tag, so a branch of the same name can never be picked instead. */
-function tagRef(tag) {
-    return `refs/tags/${tag}`;
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/alembic-plan.ts
-
-
-
-
-
-
-
-
-
-
-
-
-const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
-/** The versions directory at a release tag; undefined for a target release from before it existed. */
-async function sourceAt(repoRoot, dir, release, role) {
-    const ref = tagRef(release.tag);
-    if ((await objectTypeAt(repoRoot, ref, '')) === undefined)
-        throw new errors/* ActionError */.lZ(`Release ${release.tag} is on GitHub but not in the checkout, so its Alembic revisions cannot be read.`, { hint: FETCH_HINT });
-    const type = await objectTypeAt(repoRoot, ref, dir);
-    if (type === undefined) {
-        if (role === 'target')
-            return undefined;
-        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" does not exist at the current release ${release.tag}.`);
-    }
-    if (type !== 'tree')
-        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" is not a directory at ${release.tag}.`);
-    const source = gitRefSource(repoRoot, ref, dir);
-    return { source, files: await source.listFiles() };
-}
-/** The versions directory as checked out (the work tree, else HEAD): the downgrade() functions apply-down-migrations runs. */
-async function checkoutSource(repoRoot, dir) {
-    const absolute = external_node_path_default().join(repoRoot, dir);
-    const source = (0,external_node_fs_.existsSync)(absolute) && (0,external_node_fs_.statSync)(absolute).isDirectory()
-        ? sources_directorySource(absolute)
-        : gitRefSource(repoRoot, 'HEAD', dir);
-    return { source, files: await source.listFiles() };
-}
-/** alembic_version, read in a read-only transaction; undefined when the table does not exist. */
-async function readDatabaseHeads(target, table) {
-    const client = await connection_connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
-    try {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        if (!(await historyTableExists(client, table)))
-            return undefined;
-        return await readAlembicVersion(client, table);
-    }
-    finally {
-        await client.query('ROLLBACK').catch(() => undefined);
-        await client.end().catch(() => undefined);
-    }
-}
-const downStatusOf = (revision) => revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
-/**
- * Alembic's own offline upgrade SQL (`alembic upgrade <target head>:<current head> --sql`, one run
- * per current head above the target), split per revision. A run that fails (no alembic on the
- * runner, no alembic.ini in working-directory, an env.py that needs a connection) leaves the
- * classification to the op.* calls, with the reason.
- */
-async function offlineUpgrades(command, graph, currentHeads, targetHeads) {
-    const sections = new Map();
-    const commands = [];
-    for (const head of currentHeads) {
-        if (alembic_revisions_downgradePlan(graph, [head], targetHeads).revert.length === 0)
-            continue;
-        // Alembic's offline range starts at one revision; from one of several target heads it also renders the others' branches, which are not read.
-        const range = targetHeads.length ? `${targetHeads[0]}:${head}` : head;
-        commands.push([...command.argv, 'upgrade', range, '--sql'].join(' '));
-        try {
-            const sql = await offlineAlembicSql(command.argv, command.executor, 'upgrade', range, {
-                cwd: command.cwd,
-                env: command.env,
-            });
-            for (const [revision, part] of offlineSections(sql))
-                sections.set(revision, part);
-        }
-        catch (error) {
-            return { sections: new Map(), commands, failure: error.message.split('\n')[0] };
-        }
-    }
-    return { sections, commands };
-}
-/** One revision to revert, classified from its offline SQL (or its upgrade()'s op.* calls), its downgrade()'s data loss as revert warnings. */
-async function plannedRevision(revision, inCurrentRelease, targetTag, offline) {
-    const classification = offline.sql === undefined
-        ? await classifyAlembicOps(revision.upgradeOps, revision.file)
-        : await classifyOfflineSql(offline.sql, offline.versionTable, {
-            since: offline.since,
-            label: `revision ${revision.revision} ${revision.message}`.trim(),
-        });
-    const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
-    const revertWarnings = downgrade.statements
-        .filter((statement) => statement.class === 'data-loss')
-        .map((statement) => ({
-        kind: 'data-loss',
-        message: `Reverting ${revision.revision} ${statement.reasons.join('; ')} (downgrade(), line ${statement.line}): what was written there since ${targetTag} is lost.`,
-        sql: statement.sql,
-    }));
-    const status = downStatusOf(revision);
-    return {
-        version: revision.revision,
-        name: revision.message,
-        class: classification.class,
-        up: revision.file,
-        down: status === 'missing' ? null : revision.file,
-        downStatus: status,
-        downTransactional: status === 'missing' ? null : true,
-        downSha256: status === 'missing' ? null : revision.sha256,
-        inCurrentRelease,
-        statements: classification.statements,
-        dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
-        revertWarnings,
-        classifiedFrom: offline.from,
-    };
-}
-/** Where a revision's class comes from, as the plan and the summary say it. */
-function classificationSource(offline, revision, command) {
-    if (offline.sections.has(revision))
-        return `Alembic's offline SQL (${offline.commands.join('; ')})`;
-    const why = !command
-        ? 'no migrate-command to run'
-        : (offline.failure ?? `${offline.commands.join('; ') || 'alembic upgrade --sql'} rendered no part for it`);
-    return `the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used: ${why})`;
-}
-async function planAlembic(request) {
-    const { repoRoot, dir, current, target } = request;
-    const atCurrent = await sourceAt(repoRoot, dir, current, 'current');
-    const atTarget = await sourceAt(repoRoot, dir, target, 'target');
-    const checkout = await checkoutSource(repoRoot, dir);
-    const sources = [atCurrent, checkout, ...(atTarget ? [atTarget] : [])];
-    const [currentGraph, checkoutGraph, targetGraph = []] = await readAlembicGraphs(sources);
-    if (currentGraph.length === 0)
-        throw new errors/* InputError */.dz('migrations-format', `is "alembic", but "${dir}" at ${current.tag} holds no Alembic revision file (a .py file with a module-level revision).`);
-    const warnings = [];
-    const stops = [];
-    const targetHeads = heads(targetGraph);
-    const known = new Set(checkoutGraph.map((revision) => revision.revision));
-    const missingTarget = targetHeads.filter((head) => !known.has(head));
-    if (missingTarget.length)
-        stops.push(`The target ${target.tag}'s head ${missingTarget.join(', ')} is not a revision of ${dir} in the checkout: alembic downgrade cannot reach it. Check out the current release.`);
-    let currentHeads;
-    if (request.database) {
-        const table = history_table_qualifiedName(request.historyTable);
-        const found = await readDatabaseHeads(request.database, request.historyTable);
-        if (found === undefined)
-            throw new errors/* InputError */.dz('history-table', `is ${table}, which ${describeTarget(request.database)} does not have: Alembic has recorded nothing there. Check database-url and history-table.`);
-        try {
-            checkAlembicVersion(found, checkoutGraph, `${describeTarget(request.database)} (history-table ${table})`);
-        }
-        catch (error) {
-            if (error instanceof errors/* ActionError */.lZ)
-                throw new errors/* InputError */.dz('database-url', `is at a revision the plan cannot use: ${error.message}`, {
-                    hint: error.hint,
-                });
-            throw error;
-        }
-        currentHeads = found;
-    }
-    else {
-        currentHeads = heads(currentGraph);
-    }
-    const plan = missingTarget.length
-        ? { revert: [], after: currentHeads }
-        : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
-    const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
-    const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
-    const offline = request.command && plan.revert.length
-        ? await offlineUpgrades(request.command, checkoutGraph, currentHeads, targetHeads)
-        : { sections: new Map(), commands: [] };
-    const since = sinceTarget(target.tag);
-    const toRevert = [];
-    // Oldest first, so that what one revision creates is known when a later one drops it.
-    for (const id of [...plan.revert].reverse()) {
-        const revision = runs.get(id);
-        const before = shipped.get(id);
-        if (before && before.sha256 !== revision.sha256)
-            warnings.push({
-                kind: 'edited-migration',
-                migration: id,
-                message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
-            });
-        toRevert.unshift(await plannedRevision(revision, shipped.has(id), target.tag, {
-            sql: offline.sections.get(id),
-            from: classificationSource(offline, id, request.command),
-            versionTable: request.historyTable.table,
-            since,
-        }));
-    }
-    const applied = [...alembic_revisions_ancestry(checkoutGraph, currentHeads)].sort();
-    const currentSchema = currentHeads.join(',') || '0';
-    const targetSchema = targetHeads.join(',') || '0';
-    return {
-        source: request.database ? 'database' : 'git',
-        currentSchema,
-        targetSchema,
-        toRevert,
-        kept: [],
-        warnings,
-        stops,
-        downProblems: [],
-        history: { exists: true, applied, current: currentSchema, dirty: false },
-        checkout: [],
-        alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after },
-    };
-}
-/** The plan's identity as apply-down-migrations (down-migrations) computes it for Alembic. */
-function alembicIdentity(facts, strategy, currentSchema) {
-    if (strategy === 'down-migrations')
-        return alembicPlanIdentity(facts.revisions, facts.revert, facts.after);
-    if (strategy === 'restore-backup')
-        return {
-            strategy,
-            targetVersion: facts.after.join(',') || '0',
-            reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
-        };
-    return { strategy, targetVersion: currentSchema, reverts: [] };
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/sql-files-plan.ts
-
-
-
-
-
-const INPUT = 'compat-file';
-/** The matrix's line for `release`: the tag itself, or its version (2.3.0 for v2.3.0, whatever tag-prefix). */
-async function matrixLine(repoRoot, file, release) {
-    const ref = tagRef(release.tag);
-    const type = await objectTypeAt(repoRoot, ref, file);
-    if (type !== 'blob')
-        throw new errors/* InputError */.dz(INPUT, `names "${file}", which is not a file at ${release.tag}: the matrix is read from each release's own tree.`, {
-            hint: 'Commit the matrix with each release, and check out with "fetch-depth: 0" so every tag is in the checkout.',
-        });
-    const text = (await runProcess('git', ['-C', repoRoot, 'show', `${ref}:${file}`])).stdout;
-    const where = `${file} at ${release.tag}`;
-    const matrix = parseCompatFile(text, INPUT, where);
-    const names = [release.tag, release.version.semver?.version, release.tag.replace(/^v/, '')];
-    const name = names.find((candidate) => candidate !== undefined && matrix.has(candidate));
-    if (name === undefined)
-        throw new errors/* InputError */.dz(INPUT, `reads ${where}, which has no line for ${release.tag} (it lists ${[...matrix.keys()].join(', ')}): the schema number of the release cannot be known.`);
-    const entry = new RegExp(`^["']?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
-    const line = text.split(/\r?\n/).findIndex((raw) => entry.test(raw.trim())) + 1;
-    return { version: matrix.get(name), where: `${where} line ${line} ("${name}: ${matrix.get(name)}")` };
-}
-/** The target's schema number, from the compatibility matrix as the target release has it. */
-async function statedTargetVersion(repoRoot, inputs, target) {
-    return inputs?.compatFile ? await matrixLine(repoRoot, inputs.compatFile, target) : undefined;
-}
-/**
- * The history to plan from: the suite's table when it exists (current-version must then agree with
- * it), else the stated version as apply-down-migrations will record it on its first run.
- */
-async function startingHistory(repoRoot, inputs, current, recorded, table) {
-    const given = inputs?.currentVersion === undefined ? undefined : String(BigInt(inputs.currentVersion));
-    if (recorded.exists) {
-        if (given !== undefined && given !== (recorded.current ?? '0'))
-            throw new errors/* InputError */.dz('current-version', `says version ${given}, but ${history_table_qualifiedName(table)} records ${recorded.current ?? 'none'}.`, { hint: 'The history table is authoritative once it exists: leave current-version out, or correct the table.' });
-        return { history: recorded };
-    }
-    const stated = given !== undefined
-        ? { version: given, where: 'current-version' }
-        : inputs?.compatFile
-            ? await matrixLine(repoRoot, inputs.compatFile, current)
-            : undefined;
-    if (!stated)
-        return { history: recorded };
-    const version = stated.version === '0' ? null : stated.version;
-    return {
-        history: { exists: false, applied: version === null ? [] : [version], current: version, dirty: false },
-        stated,
-    };
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
-
-/** GitHub shows at most 10 warning annotations of a step; more are dropped without a word. */
-const ANNOTATION_LIMIT = 10;
-/** Findings quoted in a grouped annotation before "and N more". */
-const QUOTED = 3;
-/**
- * The annotations for a plan's warnings: one each while they fit, otherwise one per kind ("150
- * type-widening findings: ...") and, past ten kinds, one for the rest. Each grouped annotation
- * points at the job summary, which lists every warning.
- */
-function annotationsFor(warnings) {
-    if (warnings.length <= ANNOTATION_LIMIT)
-        return warnings.map((warning) => ({ title: `compute-rollback-target: ${warning.kind}`, message: warning.message }));
-    const byKind = new Map();
-    for (const warning of warnings)
-        byKind.set(warning.kind, [...(byKind.get(warning.kind) ?? []), warning]);
-    const groups = [...byKind.entries()];
-    const shown = groups.length > ANNOTATION_LIMIT ? groups.slice(0, ANNOTATION_LIMIT - 1) : groups;
-    const annotations = shown.map(([kind, group]) => {
-        if (group.length === 1)
-            return { title: `compute-rollback-target: ${kind}`, message: group[0].message };
-        const quoted = group
-            .slice(0, QUOTED)
-            .map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
-        const more = group.length > QUOTED ? ` … and ${group.length - QUOTED} more` : '';
-        return {
-            title: `compute-rollback-target: ${group.length} ${kind} findings`,
-            message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}`,
-        };
-    });
-    const rest = groups.slice(shown.length);
-    if (rest.length > 0) {
-        const count = rest.reduce((total, [, group]) => total + group.length, 0);
-        annotations.push({
-            title: `compute-rollback-target: ${count} more findings`,
-            message: `${count} more findings of ${rest.length} other kinds (${rest.map(([kind, group]) => `${group.length} ${kind}`).join(', ')}): see the job summary.`,
-        });
-    }
-    return annotations;
-}
-function annotate(warnings) {
-    for (const annotation of annotationsFor(warnings))
-        core/* warning */.$e(annotation.message, { title: annotation.title });
-}
-
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/compatibility.ts
-
-
-
-
-const compatibility_INPUT = 'compatibility-file';
-function schemaVersion(value, where) {
-    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-    if (typeof text !== 'string' || !/^\d+$/.test(text)) {
-        throw new errors/* InputError */.dz(compatibility_INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
-    }
-    return text;
-}
-function parseCompatibility(text, file) {
-    let document;
-    try {
-        document = (0,dist/* parse */.qg)(text, { strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-    }
-    const releases = document?.releases;
-    if (!Array.isArray(releases) || releases.length === 0) {
-        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
-    }
-    const entries = releases.map((item, index) => {
-        if (item === null || typeof item !== 'object' || Array.isArray(item))
-            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] must be a mapping.`);
-        const record = item;
-        const unknownKeys = Object.keys(record).filter((key) => !['versions', 'min-schema', 'max-schema'].includes(key));
-        if (unknownKeys.length > 0)
-            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
-        const versions = record.versions;
-        if (typeof versions !== 'string' || semver_default().validRange(versions) === null) {
-            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
-        }
-        if (record['max-schema'] === undefined)
-            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] needs max-schema.`);
-        const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
-        const minSchema = record['min-schema'] === undefined
-            ? undefined
-            : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
-        if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
-            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
-        }
-        return { versions, minSchema, maxSchema };
-    });
-    return { file, entries };
-}
-async function loadCompatibility(file) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(compatibility_INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    return parseCompatibility(text, file);
-}
-/** The first entry whose range holds the version (pre-releases included, as 1.3.0-rc.1 is a 1.3.0 build). */
-function compatibilityFor(matrix, version) {
-    return matrix.entries.find((entry) => semver_default().satisfies(version, entry.versions, { includePrerelease: true }));
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./shared/engine/containers.ts
-
-
-
-/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
-function imageTag(reference) {
-    const withoutDigest = reference.split('@')[0];
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const colon = withoutDigest.indexOf(':', lastSlash + 1);
-    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
-}
-function parseInspect(json) {
-    return {
-        id: json.Id,
-        name: json.Name.replace(/^\//, ''),
-        image: json.Config.Image,
-        imageId: json.Image,
-        tag: imageTag(json.Config.Image),
-        status: json.State.Status,
-        running: json.State.Running,
-        restarting: json.State.Restarting,
-        exitCode: json.State.ExitCode,
-        restartCount: json.RestartCount ?? 0,
-        health: json.State.Health?.Status || undefined,
-        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
-        error: json.State.Error || undefined,
-        oomKilled: json.State.OOMKilled ?? false,
-        startedAt: json.State.StartedAt,
-        labels: json.Config.Labels ?? {},
-    };
-}
-/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
-async function inspectEach(executor, ids, env) {
-    const api = executor.engine?.(env);
-    if (api)
-        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
-    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
-    const found = JSON.parse(result.stdout.trim() || '[]');
-    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
-    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
-}
-/** The containers that still exist, of those asked. */
-async function containers_inspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    return (await inspectEach(executor, ids, env))
-        .filter((json) => json !== undefined)
-        .map(parseInspect);
-}
-/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
-async function reinspectContainers(executor, ids, env) {
-    if (ids.length === 0)
-        return [];
-    const found = await inspectEach(executor, ids, env);
-    if (found.some((json) => json === undefined))
-        return undefined;
-    return found.map(parseInspect);
-}
-/**
- * Containers of a compose project (and service), found by the labels every compose version sets,
- * newest first. Includes stopped ones unless `runningOnly`.
- */
-async function composeContainers(executor, project, service, options = {}) {
-    const labels = [
-        `com.docker.compose.project=${project}`,
-        ...(service ? [`com.docker.compose.service=${service}`] : []),
-    ];
-    const api = executor.engine?.(options.env);
-    let ids;
-    if (api) {
-        const listed = await api.get('/containers/json', {
-            all: options.runningOnly ? '0' : '1',
-            ...filters({ label: labels }),
-        });
-        ids = (listed ?? []).map((container) => container.Id);
-    }
-    else {
-        const args = [
-            'ps',
-            ...(options.runningOnly ? [] : ['-a']),
-            '-q',
-            '--no-trunc',
-            ...labels.flatMap((label) => ['--filter', `label=${label}`]),
-        ];
-        const { stdout } = await executor.run('docker', args, { env: options.env });
-        ids = stdout
-            .split('\n')
-            .map((line) => line.trim())
-            .filter(Boolean);
-    }
-    const containers = await containers_inspectContainers(executor, ids, options.env);
-    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-}
-/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
-async function containerLogs(executor, id, lines = 20) {
-    const result = await executor
-        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
-    return `${result.stdout}${result.stderr}`.trimEnd();
-}
-/**
- * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
- * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
- */
-async function forceRemoveContainer(executor, id, env) {
-    let last = '';
-    for (let attempt = 1; attempt <= 10; attempt++) {
-        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
-        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
-            return;
-        last = result.stderr.trim();
-        await sleep(300);
-    }
-    throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
-}
-
-;// CONCATENATED MODULE: ./shared/engine/swarm.ts
-
-
-
-
-/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
-function withoutDigest(image) {
-    return image.split('@')[0];
-}
-/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
-function sameImage(a, b) {
-    if (a === b)
-        return true;
-    const [aName, aDigest] = a.split('@');
-    const [bName, bDigest] = b.split('@');
-    if (aDigest && bDigest)
-        return aDigest === bDigest;
-    return aName === bName;
-}
-function healthcheckOf(spec) {
-    const test = spec?.Healthcheck?.Test;
-    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
-}
-function parseService(json) {
-    const spec = json.Spec;
-    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
-    const labels = spec.Labels ?? {};
-    // A stack records the image as written in its file; the spec may carry a digest on top.
-    const reference = withoutDigest(image);
-    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-    const update = json.UpdateStatus?.State
-        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
-        : undefined;
-    return {
-        id: json.ID,
-        name: spec.Name,
-        image,
-        reference,
-        tag: imageTag(reference),
-        mode,
-        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
-        version: json.Version.Index,
-        update,
-        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
-        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
-        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
-        taskTemplate: JSON.stringify(spec.TaskTemplate),
-        labels,
-    };
-}
-function parseTask(json) {
-    const container = json.Status.ContainerStatus;
-    return {
-        id: json.ID,
-        serviceId: json.ServiceID,
-        slot: json.Slot,
-        nodeId: json.NodeID || undefined,
-        image: json.Spec.ContainerSpec?.Image ?? '',
-        desiredState: json.DesiredState,
-        state: json.Status.State,
-        message: json.Status.Message ?? '',
-        error: json.Status.Err || undefined,
-        containerId: container?.ContainerID || undefined,
-        exitCode: container?.ExitCode,
-        createdAt: json.CreatedAt,
-        updatedAt: json.UpdatedAt,
-    };
-}
-/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
-async function requireSwarmManager(executor) {
-    const api = executor.engine?.();
-    const swarm = api
-        ? ((await api.get('/info'))?.Swarm ?? {})
-        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
-    if (swarm.LocalNodeState !== 'active') {
-        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
-            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
-        });
-    }
-    if (!swarm.ControlAvailable) {
-        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
-    }
-    return { nodeId: swarm.NodeID ?? '' };
-}
-const NO_SUCH = /no such (service|object|task)|not found/i;
-/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
-async function inspectByCli(executor, type, ids) {
-    if (ids.length === 0)
-        return [];
-    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
-        okExitCodes: [0, 1],
-        timeoutMs: 60_000,
-    });
-    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    return JSON.parse(result.stdout.trim() || '[]');
-}
-/** Services by name or ID (missing ones left out). */
-async function inspectServices(executor, services) {
-    const api = executor.engine?.();
-    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
-    const found = api
-        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
-        : await inspectByCli(executor, 'service', services);
-    return found.filter((json) => json !== undefined).map(parseService);
-}
-/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
-async function serviceTasks(executor, services) {
-    if (services.length === 0)
-        return [];
-    const api = executor.engine?.();
-    if (api) {
-        // The API filters tasks by service ID or name.
-        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
-    }
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
-        timeoutMs: 60_000,
-    });
-    const ids = [
-        ...new Set(stdout
-            .split('\n')
-            .map((line) => line.trim())
-            .filter(Boolean)),
-    ];
-    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
-}
-/** The services that exist, by name or ID, and all their tasks. */
-async function servicesWithTasks(executor, services) {
-    const found = await inspectServices(executor, services);
-    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-    return {
-        services: found,
-        tasks: await serviceTasks(executor, found.map((service) => service.id)),
-    };
-}
-/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
-const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
-/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
-function taskFailure(task) {
-    if (task.error)
-        return task.error;
-    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
-}
-/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
-async function taskLogs(executor, taskId, lines = 20) {
-    const result = await executor
-        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
-        okExitCodes: [0, 1],
-        timeoutMs: 30_000,
-    })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    return `${result.stdout}${result.stderr}`.trimEnd();
-}
-/**
- * The last healthcheck output of a task's container, when the container is on the engine the
- * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
- */
-async function taskHealth(executor, task) {
-    if (!task.containerId)
-        return undefined;
-    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
-    if (!container?.health)
-        return undefined;
-    return { status: container.health, lastOutput: container.lastHealthOutput };
-}
-
-;// CONCATENATED MODULE: ./shared/releases/deployments.ts
-
-/** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
-async function* environmentDeployments(client, repo, environment) {
-    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
-    const pages = iterable[Symbol.asyncIterator]();
-    const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
-    for (;;) {
-        const page = await githubCall(where, () => pages.next());
-        if (page.done)
-            return;
-        const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
-        for (const deployment of deployments) {
-            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
-                ...repo,
-                deployment_id: deployment.id,
-                per_page: 100,
-            }));
-            const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
-            yield {
-                id: deployment.id,
-                ref: deployment.ref,
-                sha: deployment.sha,
-                environment: deployment.environment,
-                createdAt: deployment.created_at,
-                latestState: newestFirst[0]?.state,
-                outcome: newestFirst.find((status) => status.state !== 'inactive')?.state,
-            };
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
-
-
-/**
- * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
- * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
- * every backup, so the last known good release and the latest backup can be read when GitHub
- * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
- * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
- * same code writes on the runner or, over SSH, on the deploy host.
- */
-const LEDGER_ENV = 'ROLLBACK_LEDGER';
-/** Where the run comes from, so a ledger line can be traced to its workflow run. */
-function runReference() {
-    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
-    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
-}
-async function appendLedger(ledger, entry) {
-    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
-    const line = `${JSON.stringify(full)}\n`;
-    const where = `${ledger.path} on ${ledger.executor.description}`;
-    const dir = path.posix.dirname(ledger.path);
-    try {
-        if (dir !== '.' && dir !== '/')
-            await ledger.executor.run('mkdir', ['-p', '--', dir]);
-        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
-    }
-    catch (error) {
-        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
-            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
-            cause: error,
-        });
-    }
-    return full;
-}
-/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
-async function readLedger(ledger) {
-    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
-    if (result.exitCode !== 0) {
-        if (/No such file/i.test(result.stderr))
-            return [];
-        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
-    }
-    return result.stdout
-        .split('\n')
-        .map((line, index) => [line, index + 1])
-        .filter(([line]) => line.trim() !== '')
-        .map(([line, number]) => {
-        try {
-            return JSON.parse(line);
-        }
-        catch {
-            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
-        }
-    });
-}
-function forEnvironment(entries, environment) {
-    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
-}
-/**
- * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
- * entry after it, before the next deploy, that names its tag or no tag).
- */
-function deployHistory(entries, environment) {
-    const relevant = forEnvironment(entries, environment);
-    const history = [];
-    relevant.forEach((entry, index) => {
-        if (entry.type !== 'deploy' || !entry.success)
-            return;
-        let smoke;
-        for (const later of relevant.slice(index + 1)) {
-            if (later.type === 'deploy' && later.outcome !== 'refused')
-                break;
-            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
-                smoke = later;
-                break;
-            }
-        }
-        history.push({ tag: entry.tag, deploy: entry, smoke });
-    });
-    return history.reverse();
-}
-/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
-function currentFromLedger(entries, environment) {
-    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
-    const last = deploys.at(-1);
-    if (!last)
-        return undefined;
-    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
-    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
-}
-function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
-}
-
-;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
-
-/**
- * How a repository names and orders its releases. Three orders:
- *
- * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
- * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
- *   without an rc number: the release candidates come before the day's final tag. An rc number does
- *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
- *   pre-release still is one).
- * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
- *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
- */
-const TAG_ORDERS = ['semver', 'date', 'created'];
-/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
-const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
-function tagScheme(order, prefix, patternText) {
-    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
-    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
-    const description = patternText !== undefined
-        ? `matching tag-pattern ${patternText}`
-        : order === 'date'
-            ? 'in the form YYYY-MM-DD[-rcN]'
-            : `with prefix "${prefix}"`;
-    return { order, prefix, pattern, description };
-}
-/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
-function patternProblem(order, pattern) {
-    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
-    if (order === 'semver' && !groups.has('version'))
-        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
-    if (order === 'date' && !groups.has('date'))
-        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
-    return undefined;
-}
-/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
-function calendarDate(text) {
-    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
-    if (!match)
-        return undefined;
-    const iso = `${match[1]}-${match[2]}-${match[3]}`;
-    const parsed = new Date(`${iso}T00:00:00Z`);
-    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
-}
-function parseSemver(text) {
-    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
-    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
-}
-/**
- * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
- * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
- */
-function parseTag(scheme, tag) {
-    if (!scheme.pattern) {
-        if (!tag.startsWith(scheme.prefix))
-            return undefined;
-        if (scheme.order === 'created')
-            return {};
-        const version = parseSemver(tag.slice(scheme.prefix.length));
-        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
-    }
-    const match = scheme.pattern.exec(tag);
-    if (!match)
-        return undefined;
-    const groups = match.groups ?? {};
-    if (scheme.order === 'semver') {
-        const version = parseSemver(groups.version ?? '');
-        return version
-            ? { semver: version }
-            : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
-    }
-    if (scheme.order === 'date') {
-        const date = calendarDate(groups.date ?? '');
-        if (!date)
-            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
-        const rcText = groups.rc;
-        if (rcText !== undefined && !/^\d+$/.test(rcText))
-            return { reason: `its "rc" group "${rcText}" is not a number` };
-        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
-    }
-    return {};
-}
-function isParsed(parsed) {
-    return parsed !== undefined && !('reason' in parsed);
-}
-/** Newest first: a negative number when `a` is newer than `b`. */
-function compareNewestFirst(order, a, b) {
-    if (order === 'semver')
-        return semver_default().rcompare(a.semver, b.semver);
-    if (order === 'date') {
-        const byDate = b.date.localeCompare(a.date);
-        // The day's final tag (no rc) comes after all its release candidates.
-        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
-    }
-    return (b.created ?? 0) - (a.created ?? 0);
-}
-
-;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
-
-function buildTagCatalog(observations, scheme) {
-    const byTag = new Map();
-    const ignored = new Map();
-    const other = new Set();
-    for (const observation of observations) {
-        const parsed = parseTag(scheme, observation.tag);
-        if (!isParsed(parsed)) {
-            if (parsed === undefined)
-                other.add(observation.tag);
-            else if (observation.source !== 'github-releases')
-                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
-            continue;
-        }
-        const entry = byTag.get(observation.tag) ?? {
-            tag: observation.tag,
-            version: parsed,
-            sources: [],
-            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
-            draftOnly: true,
-            inGit: false,
-        };
-        if (!entry.sources.includes(observation.source))
-            entry.sources.push(observation.source);
-        if (entry.commit === undefined)
-            entry.commit = observation.commit;
-        // git's own date wins over a release's: it is the tag's, the release's may be later.
-        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
-            entry.version.created = observation.created;
-        if (observation.source === 'git')
-            entry.inGit = true;
-        if (observation.prerelease)
-            entry.prerelease = true;
-        if (!(observation.source === 'github-releases' && observation.draft))
-            entry.draftOnly = false;
-        byTag.set(observation.tag, entry);
-    }
-    if (scheme.order === 'created') {
-        for (const entry of byTag.values()) {
-            if (entry.version.created !== undefined)
-                continue;
-            byTag.delete(entry.tag);
-            ignored.set(entry.tag, {
-                tag: entry.tag,
-                reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")',
-            });
-        }
-    }
-    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
-    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
-}
-/** Whether `a` is an older release than `b` in the catalog's order. */
-function isOlder(catalog, a, b) {
-    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
-}
-/** Why a release may not be a rollback target, or undefined when it may. */
-function unsuitableReason(release, options) {
-    if (options.skipTags.includes(release.tag))
-        return 'listed in skip-tags';
-    if (release.draftOnly)
-        return 'only a draft release, no tag yet';
-    if (release.prerelease && !options.allowPrerelease)
-        return 'a pre-release (set allow-prerelease: true to allow it)';
-    return undefined;
-}
-/** The newest suitable release older than `current` in the catalog's order. */
-function previousRelease(catalog, currentRelease, options) {
-    const passedOver = [];
-    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
-    const current = currentRelease.version.semver;
-    for (const release of catalog.releases) {
-        if (!isOlder(catalog, release, currentRelease))
-            continue;
-        const version = release.version.semver;
-        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
-            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
-            continue;
-        }
-        if (current && version && options.sameMinor && version.minor !== current.minor) {
-            passedOver.push({
-                tag: release.tag,
-                reason: `minor version differs from ${current.major}.${current.minor} (same-minor)`,
-            });
-            continue;
-        }
-        const reason = unsuitableReason(release, options);
-        if (reason) {
-            passedOver.push({ tag: release.tag, reason });
-            continue;
-        }
-        return { release, passedOver };
-    }
-    return { passedOver };
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/ledger-source.ts
-
-
-
-
-async function openLedgerHistory(inputs) {
-    if (!inputs.ledger)
-        return undefined;
-    return {
-        path: inputs.ledger,
-        entries: await readLedger({ path: inputs.ledger, executor: localExecutor }),
-        environment: inputs.environment,
-    };
-}
-function ledgerCurrent(history, catalog) {
-    const found = currentFromLedger(history.entries, history.environment);
-    if (!found)
-        return undefined;
-    const release = catalog.byTag.get(found.tag);
-    if (!release)
-        throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
-    return {
-        release,
-        source: 'ledger',
-        detail: `deployment ledger ${history.path} (${found.entry.outcome} at ${found.entry.time})`,
-    };
-}
-/** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
-function ledgerLastGood(inputs, history, catalog, current) {
-    const passedOver = [];
-    for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
-        if (tag === current.release.tag)
-            continue;
-        const label = `${tag} (ledger, ${deploy.time})`;
-        const release = catalog.byTag.get(tag);
-        if (!release) {
-            passedOver.push({ tag: label, reason: `no release tag ${catalog.scheme.description}` });
-            continue;
-        }
-        if (smoke?.result === 'fail') {
-            passedOver.push({
-                tag: label,
-                reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})`,
-            });
-            continue;
-        }
-        if (!isOlder(catalog, release, current.release)) {
-            passedOver.push({ tag: label, reason: `newer than the current version ${current.release.tag}` });
-            continue;
-        }
-        const reason = unsuitableReason(release, inputs);
-        if (reason) {
-            passedOver.push({ tag: label, reason });
-            continue;
-        }
-        const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
-        return {
-            release,
-            source: 'last-successful-deployment',
-            detail: `deployment ledger ${history.path}: deployed ${deploy.time}, ${proof}`,
-            passedOver,
-        };
-    }
-    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
-    throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
-}
-/**
- * The environment's newest backup, except one a rollback took of the broken release (rollback.yml's
- * label <env>-pre-rollback): that one must not shadow the deploy's. Any other label (backup-db's
- * default, a team's own) counts, as it did before labels were recorded.
- */
-function ledgerBackup(history) {
-    if (!history)
-        return undefined;
-    const { environment } = history;
-    return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' || environment === undefined || entry.label !== `${environment}-pre-rollback`), environment);
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
-
-
-
-
-
-
-
-
-/** A deployment's ref or commit as a release tag: refs may be tags, refs/tags/..., or commit SHAs. */
-function releaseForDeployment(catalog, deployment) {
-    const name = deployment.ref.replace(/^refs\/tags\//, '');
-    const byName = catalog.byTag.get(name);
-    if (byName)
-        return byName;
-    // Several tags on one commit: the highest version is the release that commit was shipped as.
-    return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
-}
-/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
-function releaseForImageTag(catalog, imageTag) {
-    return (catalog.byTag.get(imageTag) ??
-        (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`)));
-}
-/** compose's default project name: the directory name, lowercased, without other characters. */
-function defaultProjectName(directory) {
-    return external_node_path_default().basename(directory)
-        .toLowerCase()
-        .replace(/[^a-z0-9_-]/g, '')
-        .replace(/^[^a-z0-9]+/, '');
-}
-async function fromDeployments(client, environment, catalog) {
-    for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
-        const release = releaseForDeployment(catalog, deployment);
-        if (!release) {
-            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
-        }
-        const state = deployment.latestState ?? 'no status';
-        return {
-            release,
-            source: 'deployment',
-            detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`,
-            deployment,
-        };
-    }
-    return undefined;
-}
-async function fromService(service, project, catalog) {
-    const containers = await composeContainers(localExecutor, project, service, { runningOnly: true });
-    if (containers.length === 0) {
-        throw new errors/* InputError */.dz('current-from-service', `names service "${service}", but no running container of compose project "${project}" belongs to it.`, {
-            hint: 'Set "project-name" to the compose project (docker compose ls), or set "current".',
-        });
-    }
-    const tags = [...new Set(containers.map((container) => container.tag ?? `(untagged ${container.image})`))];
-    if (tags.length > 1)
-        throw new errors/* ActionError */.lZ(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
-    const imageTag = tags[0];
-    const release = releaseForImageTag(catalog, imageTag);
-    if (!release) {
-        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
-            hint: 'Set "current" to the release tag running now.',
-        });
-    }
-    return {
-        release,
-        source: 'service',
-        detail: `image tag of running compose service ${project}/${service} (${containers[0].image})`,
-    };
-}
-/** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
-async function fromSwarmService(name, catalog) {
-    const [service] = await inspectServices(localExecutor, [name]);
-    if (!service) {
-        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
-            hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
-        });
-    }
-    const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
-    const running = [
-        ...new Set(tasks
-            .filter((task) => task.desiredState === 'running' && task.state === 'running')
-            .map((task) => task.image.split('@')[0])),
-    ];
-    if (running.some((image) => image !== service.reference)) {
-        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
-    }
-    const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
-    if (!release) {
-        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
-    }
-    return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
-}
-/** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-async function resolveCurrent(inputs, catalog, client, ledger) {
-    if (inputs.current) {
-        const release = catalog.byTag.get(inputs.current.tag);
-        if (!release)
-            throw new errors/* InputError */.dz('current', `names ${inputs.current.tag}, which is not a tag of this repository (${describeTagSources(catalog, client)}).`);
-        return { release, source: 'input', detail: 'the "current" input' };
-    }
-    if (client && inputs.environment) {
-        const found = await fromDeployments(client, inputs.environment, catalog);
-        if (found)
-            return found;
-        if (!inputs.currentFromService && !inputs.currentFromSwarmService)
-            throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
-    }
-    // Without GitHub, the deploy host's own record of what it runs.
-    const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
-    if (fromLedger)
-        return fromLedger;
-    if (inputs.currentFromSwarmService)
-        return await fromSwarmService(inputs.currentFromSwarmService, catalog);
-    if (inputs.currentFromService) {
-        return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
-    }
-    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" / "current-from-swarm-service" to read the running image tag.');
-}
-function describeTagSources(catalog, client) {
-    const count = catalog.releases.filter((release) => !release.draftOnly).length;
-    return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/database.ts
-
-
-async function openDatabase(target, format, table) {
-    const client = await connection_connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
-    try {
-        // One snapshot for every read of the plan, and no way to write by mistake.
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const shape = await history_historyTableShape(client, table);
-        if (shape)
-            history_checkHistoryShape(shape, format, table);
-        const history = await history_readHistory(client, format, table);
-        return {
-            client,
-            description: describeTarget(target),
-            table,
-            history,
-            serverVersionNum: (await connection_serverVersion(client)).num,
-        };
-    }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-    }
-}
-async function closeDatabase(state) {
-    await state?.client.query('ROLLBACK').catch(() => undefined);
-    await state?.client.end().catch(() => undefined);
-}
-
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(954);
-;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
-
-
-
-
-/**
- * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
- * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
- * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
- */
-function readLedgerPath(remote, workingDirectory) {
-    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
-    if (text === undefined)
-        return undefined;
-    if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
-    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
-}
-
-;// CONCATENATED MODULE: ./shared/tags.ts
-/**
- * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
- * `$(...)`, quotes) is rejected at the input, long before a tag reaches a command line or a file.
- */
-const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const IMAGE_TAG_DESCRIPTION = 'an image tag (letters, digits, "_", "." and "-", at most 128, e.g. v1.2.0)';
-/** Compose service names (compose-spec: [a-zA-Z0-9._-]+). */
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/inputs.ts
-
-
-
-
-
-
-
-
-
-
-const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
-/** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
-const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'];
-/** Inputs only one format uses, with their unset values; set with another format they are a mistake. */
-const FORMAT_ONLY = {
-    'migrate-command': { format: 'alembic', unset: 'alembic' },
-    'working-directory': { format: 'alembic', unset: '.' },
-    'current-version': { format: 'sql-files', unset: '' },
-    'compat-file': { format: 'sql-files', unset: '' },
-};
-function checkFormatOnly(format) {
-    for (const [name, only] of Object.entries(FORMAT_ONLY))
-        if (only.format !== format && ((0,inputs/* stringInput */.Uj)(name) ?? '') !== only.unset)
-            throw new errors/* InputError */.dz(name, `is used only with migrations-format ${only.format} (this run's format is ${format}).`);
-}
-const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
-/** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
-function releaseTagInput(name, tag, scheme) {
-    if (isParsed(parseTag(scheme, tag)))
-        return { tag };
-    if (scheme.pattern || scheme.order !== 'semver') {
-        throw new errors/* InputError */.dz(name, `must be a release tag ${scheme.description} (tag-order ${(0,inputs/* quote */.hD)(scheme.order)}); got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`);
-    }
-    const { prefix } = scheme;
-    const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
-    const hint = withPrefix
-        ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?`
-        : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
-    throw new errors/* InputError */.dz(name, `must be a release tag: ${(0,inputs/* quote */.hD)(prefix)} followed by a semantic version; got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`, { hint });
-}
-/** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
-function readTagScheme() {
-    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', {
-        default: 'v',
-        pattern: /^[A-Za-z0-9_./-]{0,64}$/,
-        patternDescription: 'a tag prefix such as "v" or "api-v"',
-    });
-    const order = (0,inputs/* enumInput */.gX)('tag-order', TAG_ORDERS, { default: 'semver' });
-    const patternText = (0,inputs/* stringInput */.Uj)('tag-pattern', {
-        pattern: /^[^\r\n]{1,500}$/,
-        patternDescription: 'one regular expression on one line',
-    });
-    if (patternText === undefined)
-        return tagScheme(order, tagPrefix);
-    let scheme;
-    try {
-        scheme = tagScheme(order, tagPrefix, patternText);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz('tag-pattern', `is not a regular expression: ${(0,inputs/* quote */.hD)(patternText)} (${error.message}).`);
-    }
-    const problem = patternProblem(order, scheme.pattern);
-    if (problem)
-        throw new errors/* InputError */.dz('tag-pattern', `${(0,inputs/* quote */.hD)(patternText)} ${problem}`);
-    return scheme;
-}
-function relativeDir(name, text, noun = 'a directory') {
-    if (text === undefined)
-        return undefined;
-    const normalized = external_node_path_default().posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
-    if (external_node_path_default().posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
-        throw new errors/* InputError */.dz(name, `must be ${noun} inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
-    }
-    return normalized === '' ? '.' : normalized;
-}
-/** same-major and same-minor compare semantic versions, which other tag orders do not have. */
-function semverOnly(name, value, scheme) {
-    if (value && scheme.order !== 'semver')
-        throw new errors/* InputError */.dz(name, `compares semantic versions, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: set it only with tag-order "semver".`);
-    return value;
-}
-function readComputeInputs(workingDirectory = process.cwd()) {
-    const scheme = readTagScheme();
-    // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
-    const targetText = (0,inputs/* stringInput */.Uj)('target', {
-        required: true,
-        pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
-        patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
-    });
-    const target = targetText === 'previous' || targetText === 'last-successful-deployment'
-        ? { kind: targetText }
-        : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
-    const currentText = (0,inputs/* stringInput */.Uj)('current', TAG_OPTIONS);
-    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
-    const environment = (0,inputs/* stringInput */.Uj)('environment', {
-        pattern: /^[^\r\n]{1,255}$/,
-        patternDescription: 'a GitHub environment name',
-    });
-    const githubToken = (0,inputs/* secretInput */.jY)('github-token');
-    const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
-    const ledger = readLedgerPath(false, workingDirectory);
-    if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
-        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
-    }
-    const migrationsDir = relativeDir('migrations-dir', (0,inputs/* stringInput */.Uj)('migrations-dir'));
-    const compatibilityText = (0,inputs/* stringInput */.Uj)('compatibility-file');
-    if (compatibilityText !== undefined && migrationsDir === undefined) {
-        throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
-    }
-    if (compatibilityText !== undefined && scheme.order !== 'semver') {
-        throw new errors/* InputError */.dz('compatibility-file', `maps semver ranges to schemas, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: use it with tag-order "semver".`);
-    }
-    const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', COMPUTE_FORMATS, { default: 'golang-migrate' });
-    const databaseUrl = (0,inputs/* stringInput */.Uj)('database-url');
-    if (databaseUrl !== undefined && migrationsDir === undefined) {
-        throw new errors/* InputError */.dz('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
-    }
-    const historyTableText = (0,inputs/* stringInput */.Uj)('history-table');
-    if (historyTableText !== undefined && databaseUrl === undefined) {
-        throw new errors/* InputError */.dz('history-table', 'needs "database-url": it names the table read in that database.');
-    }
-    const currentFromService = (0,inputs/* stringInput */.Uj)('current-from-service', {
-        pattern: SERVICE_NAME_PATTERN,
-        patternDescription: SERVICE_NAME_DESCRIPTION,
-    });
-    const currentFromSwarmService = (0,inputs/* stringInput */.Uj)('current-from-swarm-service', {
-        pattern: SERVICE_NAME_PATTERN,
-        patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")',
-    });
-    if (currentFromService && currentFromSwarmService)
-        throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
-    const projectName = (0,inputs/* stringInput */.Uj)('project-name', {
-        pattern: /^[a-z0-9][a-z0-9_-]*$/,
-        patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
-    });
-    checkFormatOnly(migrationsFormat);
-    const alembic = migrationsFormat === 'alembic'
-        ? {
-            command: parseMigrateCommand((0,inputs/* stringInput */.Uj)('migrate-command', { default: 'alembic' }) ?? 'alembic'),
-            workingDirectory: external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.'),
-        }
-        : undefined;
-    const sqlFiles = migrationsFormat === 'sql-files'
-        ? {
-            currentVersion: (0,inputs/* stringInput */.Uj)('current-version', {
-                pattern: /^[0-9]{1,18}$/,
-                patternDescription: 'a schema number (digits)',
-            }),
-            compatFile: relativeDir('compat-file', (0,inputs/* stringInput */.Uj)('compat-file'), 'a file'),
-        }
-        : undefined;
-    return {
-        current,
-        target,
-        environment,
-        githubToken,
-        tagScheme: scheme,
-        repositoryPath,
-        migrationsDir,
-        migrationsFormat,
-        database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
-        historyTable: history_table_parseHistoryTable(historyTableText ??
-            (migrationsFormat === 'alembic' ? 'alembic_version' : history_DEFAULT_HISTORY_TABLES[migrationsFormat])),
-        compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
-        dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
-        sameMajor: semverOnly('same-major', (0,inputs/* booleanInput */.tE)('same-major', { default: false }), scheme),
-        sameMinor: semverOnly('same-minor', (0,inputs/* booleanInput */.tE)('same-minor', { default: false }), scheme),
-        allowPrerelease: (0,inputs/* booleanInput */.tE)('allow-prerelease', { default: false }),
-        skipTags: (0,inputs/* listInput */.dt)('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
-        currentFromService,
-        currentFromSwarmService,
-        projectName,
-        ledger,
-        databaseUrl,
-        alembic,
-        sqlFiles,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return tools_migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/plan.ts
-
-
-
-
-
-function migrationLabel(migration) {
-    return migration.name ? `${migration.version} ${migration.name}` : migration.version;
-}
-/** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
-function listed(items, shown = 10) {
-    return items.length > shown
-        ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`
-        : items.join(', ');
-}
-const MISSING_UP = {
-    class: 'unknown',
-    statements: [
-        {
-            sql: '',
-            line: 0,
-            class: 'unknown',
-            reasons: ['the up file is missing, so what it did is unknown; treated as breaking'],
         },
-    ],
-};
-/**
- * Classifies and lints each migration against the target. They are read oldest first, so that what
- * one creates is known to the next (dropping a table created after the target loses nothing the
- * target had); the result is newest first, the order they are reverted in.
- */
-async function planMigrations(migrations, context) {
-    const since = sinceTarget(context.targetTag);
-    const planned = [];
-    for (const migration of [...migrations].sort((a, b) => common_compareVersions(a.version, b.version))) {
-        const label = `migration ${migrationLabel(migration)}`;
-        // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
-        const up = migration.up ? await parseSql(migration.up.sql) : undefined;
-        const downStatus = !migration.down ? 'missing' : common_hasStatements(migration.down) ? 'present' : 'empty';
-        const down = downStatus === 'present' ? await parseSql(migration.down.sql) : undefined;
-        const classification = up ? await classifySql(up, { since, label, down }) : MISSING_UP;
-        planned.push({
-            version: migration.version,
-            name: migration.name,
-            class: classification.class,
-            up: migration.up?.path ?? null,
-            down: migration.down?.path ?? null,
-            downStatus,
-            downTransactional: migration.down ? migration.down.transactional : null,
-            downSha256: downScriptSha256(migration.down),
-            inCurrentRelease: context.currentRelease.has(migration.version),
-            statements: classification.statements,
-            dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
-            revertWarnings: down ? await lintDownMigration(up, down, `since ${label} was applied`) : [],
-        });
-    }
-    return planned.reverse();
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
 }
-
-;// CONCATENATED MODULE: ./actions/compute-rollback-target/repository.ts
-
-
-
-
-
-
-
-
-
-const CHECKOUT_HINT = 'Check the repository out first with full history: actions/checkout with "fetch-depth: 0".';
-/** Checks the checkout before any network call, so bad paths fail first. */
-async function openSources(inputs, client) {
-    const notes = [];
-    if (!(0,external_node_fs_.existsSync)(inputs.repositoryPath) || !(0,external_node_fs_.statSync)(inputs.repositoryPath).isDirectory()) {
-        throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, {
-            hint: CHECKOUT_HINT,
-        });
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
     }
-    const git = await inspectRepository(inputs.repositoryPath);
-    if (!git) {
-        if (inputs.migrationsDir !== undefined || !client) {
-            const why = inputs.migrationsDir !== undefined
-                ? 'migrations are read from git history'
-                : 'without github-token, tags come from git only';
-            throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, {
-                hint: CHECKOUT_HINT,
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
             });
         }
-        notes.push(`${inputs.repositoryPath} is not a git checkout: tags come from the GitHub API only.`);
-        return { client, notes };
-    }
-    if (git.shallow) {
-        if (inputs.migrationsDir !== undefined) {
-            throw new errors/* InputError */.dz('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, {
-                hint: CHECKOUT_HINT,
-            });
-        }
-        notes.push('The checkout is shallow: tags missing from it are taken from the GitHub API when github-token is given.');
-    }
-    let migrationsPath;
-    if (inputs.migrationsDir !== undefined) {
-        const absolute = external_node_path_default().resolve(inputs.repositoryPath, inputs.migrationsDir);
-        const relative = external_node_path_default().relative((0,external_node_fs_.realpathSync)(git.root), (0,external_node_fs_.existsSync)(absolute)
-            ? (0,external_node_fs_.realpathSync)(absolute)
-            : external_node_path_default().join((0,external_node_fs_.realpathSync)(inputs.repositoryPath), inputs.migrationsDir));
-        if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
-            throw new errors/* InputError */.dz('migrations-dir', `resolves to ${absolute}, outside the repository at ${git.root}.`);
-        }
-        migrationsPath = relative.split((external_node_path_default()).sep).join('/');
-        const inWorkTree = (0,external_node_fs_.existsSync)(absolute) && (0,external_node_fs_.statSync)(absolute).isDirectory();
-        if (!inWorkTree && (await objectTypeAt(git.root, 'HEAD', migrationsPath)) !== 'tree') {
-            throw new errors/* InputError */.dz('migrations-dir', `"${inputs.migrationsDir}" does not exist: there is no such directory in the checkout at ${inputs.repositoryPath}.`);
-        }
-    }
-    return { git, client, migrationsPath, notes };
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
 }
-/** Release tags from git and, with a token, from the repository's releases and tags. */
-async function collectTags(sources, scheme) {
-    const observations = [];
-    if (sources.git)
-        observations.push(...(await listGitTags(sources.git.root)));
-    if (sources.client) {
-        const repo = currentRepository();
-        const [releases, tags] = await Promise.all([
-            listGitHubReleases(sources.client, repo),
-            listGitHubTags(sources.client, repo),
-        ]);
-        observations.push(...releases, ...tags);
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
     }
-    const catalog = buildTagCatalog(observations, scheme);
-    for (const ignored of catalog.ignored)
-        core/* info */.pq(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
-    if (catalog.otherPrefix > 0)
-        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) not ${scheme.description}.`);
-    return catalog;
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/sources.ts
+
+
+
+
+
+/** Migration files in a working tree. */
+function sources_directorySource(dir) {
+    return {
+        description: dir,
+        async listFiles() {
+            const info = await (0,promises_namespaceObject.stat)(dir).catch(() => undefined);
+            if (!info?.isDirectory())
+                throw new errors/* ActionError */.lZ(`Migrations directory "${dir}" does not exist or is not a directory.`);
+            const entries = await (0,promises_namespaceObject.readdir)(dir, { recursive: true, withFileTypes: true });
+            return entries
+                .filter((entry) => entry.isFile())
+                .map((entry) => external_node_path_default().relative(dir, external_node_path_default().join(entry.parentPath, entry.name)).split((external_node_path_default()).sep).join('/'))
+                .sort();
+        },
+        async readFile(relativePath) {
+            return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, relativePath), 'utf8');
+        },
+    };
+}
+/** Collects a stream's bytes: git's batch output gives sizes in bytes, not characters. */
+class ByteCollector extends external_node_stream_.Writable {
+    chunks = [];
+    _write(chunk, _encoding, done) {
+        this.chunks.push(chunk);
+        done();
+    }
+}
+/** Parses `git cat-file --batch` output: per object "<oid> <type> <size>\n<contents>\n". */
+function parseBatch(bytes) {
+    const contents = new Map();
+    let at = 0;
+    while (at < bytes.length) {
+        const newline = bytes.indexOf(0x0a, at);
+        const [oid, type, size] = bytes.subarray(at, newline).toString('utf8').split(' ');
+        at = newline + 1;
+        if (type === 'missing' || size === undefined)
+            continue;
+        contents.set(oid, bytes.subarray(at, at + Number(size)).toString('utf8'));
+        at += Number(size) + 1;
+    }
+    return contents;
 }
 /**
- * The migrations directory as checked out (the work tree, or HEAD where it is not checked out): the
- * down files apply-down-migrations runs when it is given the same checkout.
+ * Migration files as they were at a git ref (`git ls-tree`, then one `git cat-file --batch` for all
+ * of them), so a plan can compare the current release's migrations with the target's without
+ * checking either out, in two git calls however many files there are.
  */
-async function checkoutMigrations(git, migrationsPath, format) {
-    const dir = external_node_path_default().join(git.root, migrationsPath);
-    const inWorkTree = (0,external_node_fs_.existsSync)(dir) && (0,external_node_fs_.statSync)(dir).isDirectory();
-    return await formats_loadMigrations(inWorkTree ? sources_directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
+function gitRefSource(repoDir, ref, dir) {
+    // '' or '.' is the repository's top directory ("ref:" in git's syntax, not "ref:.", which git reads relative to the cwd).
+    const prefix = dir.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    let listing;
+    let blobs;
+    /** Path below the directory -> blob id. */
+    const list = async () => {
+        const result = await runProcess('git', ['-C', repoDir, 'ls-tree', '-r', '-z', `${ref}:${prefix}`], {
+            okExitCodes: [0, 128],
+        });
+        if (result.exitCode !== 0) {
+            throw new errors/* ActionError */.lZ(`Migrations directory "${prefix}" does not exist at ${ref}: ${result.stderr.trim()}`);
+        }
+        const entries = new Map();
+        for (const record of result.stdout.split('\0').filter(Boolean)) {
+            const tab = record.indexOf('\t');
+            const [, type, oid] = record.slice(0, tab).split(' ');
+            if (type === 'blob')
+                entries.set(record.slice(tab + 1), oid);
+        }
+        return entries;
+    };
+    const read = async () => {
+        const entries = await (listing ?? (listing = list()));
+        const collector = new ByteCollector();
+        await runProcess('git', ['-C', repoDir, 'cat-file', '--batch'], {
+            input: `${[...new Set(entries.values())].join('\n')}\n`,
+            stdoutTo: collector,
+        });
+        return parseBatch(Buffer.concat(collector.chunks));
+    };
+    return {
+        description: `${prefix || 'the top directory'} at ${ref}`,
+        async listFiles() {
+            return [...(await (listing ?? (listing = list()))).keys()].sort();
+        },
+        async readFile(relativePath) {
+            const oid = (await (listing ?? (listing = list()))).get(relativePath);
+            const text = oid === undefined ? undefined : (await (blobs ?? (blobs = read()))).get(oid);
+            if (text === undefined)
+                throw new errors/* ActionError */.lZ(`${relativePath} is not a file of ${prefix || 'the top directory'} at ${ref}.`);
+            return text;
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
-const transactions_RULES = [
+const RULES = [
     { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
     { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
     { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
@@ -44229,7 +41605,7 @@ function findNonTransactionalStatements(statements, serverVersionNum) {
     const found = [];
     for (const statement of statements) {
         const words = statement.words.join(' ');
-        const rule = transactions_RULES.find((candidate) => candidate.test(words) &&
+        const rule = RULES.find((candidate) => candidate.test(words) &&
             (candidate.beforeServer === undefined ||
                 serverVersionNum === undefined ||
                 serverVersionNum < candidate.beforeServer));
@@ -44274,14 +41650,17 @@ function transactionControl(statements) {
 
 
 
-
-
 /**
  * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
  * version, so everything at or below it in the directory counts as applied (its own model).
  */
 function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
     return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
 }
 /** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
 function dirtyHistoryError(history, migrations, table, migrationsDir) {
@@ -44428,12 +41807,12 @@ async function planDown(migrations, history, versions, options) {
         if (!migration.down && !allowed.has(version)) {
             problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
         }
-        else if (migration.down && !common_hasStatements(migration.down) && !allowed.has(version)) {
+        else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
             problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
         }
         remaining = remaining.filter((other) => other !== version);
         const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
-        const script = migration.down && common_hasStatements(migration.down) ? migration.down : undefined;
+        const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
         plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
     }
     if (problems.length > 0) {
@@ -44709,6 +42088,2668 @@ async function migrateDatabase(target, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && formats_hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => common_compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
+ * the public schema).
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    return {
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
+        currentVersion: history.current,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./shared/releases/github.ts
+
+
+/**
+ * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
+ * talks to (api.github.com, a GHES host, or a test's local stand-in).
+ */
+async function githubClient(token) {
+    // Loaded only with a token: Octokit is most of the bundle's start-up time.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
+    return getOctokit(token);
+}
+/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
+function currentRepository() {
+    const repository = repositoryFromEnv();
+    if (!repository)
+        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
+    return repository;
+}
+/** Turns HTTP failures into messages that say which permission or setting to check. */
+async function githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const detail = (0,errors/* errorMessage */.gJ)(error);
+        if (status === 401)
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
+        if (status === 403) {
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
+        }
+        if (status === 404)
+            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
+    }
+}
+async function listGitHubReleases(client, repo) {
+    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
+}
+async function listGitHubTags(client, repo) {
+    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
+    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
+}
+
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
+
+const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
+const alembic_ops_RULES = {
+    create_table: (op) => ({ class: 'additive', reason: `creates table ${op.args[0] ?? '?'}` }),
+    create_index: (op) => ({
+        class: op.kwargs.unique === true ? 'breaking' : 'additive',
+        reason: `creates ${op.kwargs.unique === true ? 'unique ' : ''}index ${op.args[0] ?? '?'}`,
+    }),
+    add_column: (op) => {
+        const required = op.column?.kwargs.nullable === false && op.column.kwargs.server_default === undefined;
+        return required
+            ? {
+                class: 'breaking',
+                reason: `adds column ${column(op)} NOT NULL without a server default: old code's inserts fail`,
+            }
+            : {
+                class: 'additive',
+                reason: `adds column ${column(op)}${op.column?.kwargs.nullable === false ? ' with a server default' : ', nullable'}`,
+            };
+    },
+    drop_column: (op) => ({ class: 'data-loss', reason: `drops column ${column(op)}`, lost: [column(op)] }),
+    drop_table: (op) => ({
+        class: 'data-loss',
+        reason: `drops table ${op.args[0] ?? '?'}`,
+        lost: [String(op.args[0] ?? '?')],
+    }),
+    drop_index: (op) => ({ class: 'additive', reason: `drops index ${op.args[0] ?? '?'}` }),
+    alter_column: (op) => {
+        if (op.kwargs.new_column_name !== undefined)
+            return { class: 'breaking', reason: `renames column ${column(op)} to ${op.kwargs.new_column_name}` };
+        if (op.kwargs.type_ !== undefined)
+            return { class: 'breaking', reason: `changes the type of ${column(op)}` };
+        if (op.kwargs.nullable === false)
+            return { class: 'breaking', reason: `makes ${column(op)} NOT NULL: old code's inserts without it fail` };
+        return { class: 'additive', reason: `alters ${column(op)} (${Object.keys(op.kwargs).join(', ') || 'no change'})` };
+    },
+    rename_table: (op) => ({ class: 'breaking', reason: `renames table ${op.args[0] ?? '?'} to ${op.args[1] ?? '?'}` }),
+    create_foreign_key: (op) => ({ class: 'breaking', reason: `adds foreign key ${op.args[0] ?? '?'}` }),
+    create_unique_constraint: (op) => ({ class: 'breaking', reason: `adds unique constraint ${op.args[0] ?? '?'}` }),
+    create_check_constraint: (op) => ({ class: 'breaking', reason: `adds check constraint ${op.args[0] ?? '?'}` }),
+    drop_constraint: (op) => ({ class: 'additive', reason: `drops constraint ${op.args[0] ?? '?'}` }),
+};
+async function classifyAlembicOps(ops, file) {
+    const statements = [];
+    for (const op of ops) {
+        const sql = `op.${op.name}(${op.args.map((arg) => (arg === null ? '…' : JSON.stringify(arg))).join(', ')})`;
+        if (op.name === 'execute') {
+            const text = op.args[0];
+            if (text === null || text === undefined) {
+                statements.push({
+                    sql,
+                    line: op.line,
+                    class: 'unknown',
+                    reasons: ['op.execute of SQL built at run time: nothing can read it before it runs'],
+                });
+                continue;
+            }
+            const inner = await classifySql(text, { label: file });
+            statements.push(...inner.statements.map((finding) => ({ ...finding, line: op.line })));
+            continue;
+        }
+        const rule = alembic_ops_RULES[op.name];
+        const found = rule ? rule(op) : { class: 'unknown', reason: `op.${op.name} is not one this suite reads` };
+        statements.push({
+            sql,
+            line: op.line,
+            class: found.class,
+            reasons: [found.reason],
+            ...(found.lost ? { lost: found.lost } : {}),
+        });
+    }
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-revisions.ts
+
+
+
+
+
+// Reads {path: source} as JSON on stdin, writes [{revision, ...}] as JSON on stdout. Files without a
+// module-level `revision` are not revisions (Alembic skips them too: "Could not determine revision id").
+const PARSER = String.raw `
+import ast, json, sys
+
+def literal(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return None
+
+def names(node):
+    try:
+        value = ast.literal_eval(node)
+    except Exception:
+        raise SystemExit("not a literal: line %d" % node.lineno)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+def dotted(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return base + "." + node.attr if base else node.attr
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return None
+
+def op_calls(function):
+    ops = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func) or ""
+        if not name.startswith("op.") or name.count(".") != 1:
+            continue
+        entry = {"name": name[3:], "args": [], "kwargs": {}, "line": node.lineno}
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "Column":
+                column_args = [literal(a) if isinstance(a, ast.Constant) else None for a in arg.args]
+                column_type = next((dotted(a) for a in arg.args if not isinstance(a, ast.Constant)), None)
+                entry["column"] = {
+                    "name": column_args[0] if column_args else None,
+                    "type": column_type,
+                    "kwargs": {k.arg: literal(k.value) for k in arg.keywords if k.arg},
+                }
+                entry["args"].append(None)
+            else:
+                value = literal(arg)
+                if value is None and isinstance(arg, ast.Call) and (dotted(arg.func) or "").split(".")[-1] == "text" and arg.args:
+                    value = literal(arg.args[0])
+                entry["args"].append(value if isinstance(value, str) else None)
+        for keyword in node.keywords:
+            if keyword.arg:
+                entry["kwargs"][keyword.arg] = literal(keyword.value)
+        ops.append(entry)
+    ops.sort(key=lambda op: op["line"])
+    return ops
+
+def downgrade_kind(function):
+    if function is None:
+        return "missing"
+    body = [n for n in function.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    if body and all(isinstance(n, ast.Raise) for n in body):
+        return "raises"
+    return "ops" if op_calls(function) else "empty"
+
+files = json.load(sys.stdin)
+revisions = []
+for path, source in sorted(files.items()):
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        raise SystemExit("%s: %s" % (path, error))
+    found = {}
+    functions = {}
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            targets = [node.target.id]
+            value = node.value
+        elif isinstance(node, ast.FunctionDef):
+            functions[node.name] = node
+        for target in targets:
+            if target in ("revision", "down_revision", "branch_labels", "depends_on"):
+                try:
+                    found[target] = names(value)
+                except SystemExit as error:
+                    raise SystemExit("%s: %s is %s" % (path, target, error))
+    if "revision" not in found or len(found["revision"]) != 1:
+        continue
+    doc = ast.get_docstring(tree) or ""
+    revisions.append({
+        "revision": found["revision"][0],
+        "downRevisions": found.get("down_revision", []),
+        "branchLabels": found.get("branch_labels", []),
+        "dependsOn": found.get("depends_on", []),
+        "message": doc.splitlines()[0] if doc else "",
+        "file": path,
+        "upgradeOps": op_calls(functions["upgrade"]) if "upgrade" in functions else [],
+        "downgradeOps": op_calls(functions["downgrade"]) if "downgrade" in functions else [],
+        "downgrade": downgrade_kind(functions.get("downgrade")),
+    })
+json.dump(revisions, sys.stdout)
+`;
+/** The revision files below an Alembic versions directory (Alembic reads *.py, recursing when recursive_version_locations is set). */
+function isRevisionFile(file) {
+    return (file.endsWith('.py') &&
+        !file.split('/').some((part) => part === '__pycache__' || part.startsWith('.')) &&
+        !file.endsWith('__init__.py'));
+}
+let resolvedPython;
+/**
+ * The interpreter that reads the graph, resolved once: the one the `alembic` on PATH runs with (its
+ * #! line), else /usr/bin/python3, else `python3` from PATH. A version-manager shim (pyenv's
+ * python3) costs ~250 ms per start, more than the whole graph read.
+ */
+function graphPython() {
+    if (resolvedPython)
+        return resolvedPython;
+    const candidates = [];
+    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)) {
+        const alembic = external_node_path_default().join(dir, 'alembic');
+        if (!(0,external_node_fs_.existsSync)(alembic))
+            continue;
+        const shebang = /^#!\s*(\/\S*python[0-9.]*)\s*$/.exec((0,external_node_fs_.readFileSync)(alembic, 'utf8').split('\n', 1)[0]);
+        if (shebang)
+            candidates.push(shebang[1]);
+        break;
+    }
+    candidates.push('/usr/bin/python3');
+    resolvedPython = candidates.find((candidate) => (0,external_node_fs_.existsSync)(candidate)) ?? 'python3';
+    return resolvedPython;
+}
+/** Every revision file in one python process (one interpreter start for the whole graph). */
+async function readAlembicRevisions(source, files, python = graphPython()) {
+    return (await readAlembicGraphs([{ source, files }], python))[0];
+}
+/**
+ * Several revision graphs (the versions directory at two git refs and in the checkout, say) read by
+ * one python process: one interpreter start whatever the number of graphs.
+ */
+async function readAlembicGraphs(graphs, python = graphPython()) {
+    // Each file is keyed "<graph index>/<path>"; the parser sorts and reads them all in one go.
+    const sources = {};
+    const key = (index, file) => `${index}/${file}`;
+    for (const [index, graph] of graphs.entries())
+        for (const file of graph.files.filter(isRevisionFile))
+            sources[key(index, file)] = await graph.source.readFile(file);
+    // -S: no site import (the parser needs ast and json only), a tenth of the interpreter's start.
+    const result = await runProcess(python, ['-S', '-c', PARSER], {
+        input: JSON.stringify(sources),
+        okExitCodes: [0, 1],
+    });
+    if (result.exitCode !== 0) {
+        const where = graphs.map((graph) => graph.source.description).join(' and ');
+        throw new errors/* ActionError */.lZ(`Could not read the Alembic revisions in ${where}: ${result.stderr.trim()}`);
+    }
+    const parsed = JSON.parse(result.stdout);
+    return graphs.map((graph, index) => {
+        const prefix = `${index}/`;
+        const revisions = parsed
+            .filter((revision) => revision.file.startsWith(prefix))
+            .map((revision) => ({
+            ...revision,
+            file: revision.file.slice(prefix.length),
+            sha256: (0,external_node_crypto_.createHash)('sha256').update(sources[revision.file], 'utf8').digest('hex'),
+        }));
+        checkGraph(revisions, graph.source.description);
+        return revisions;
+    });
+}
+function checkGraph(revisions, description) {
+    const seen = new Map();
+    for (const revision of revisions) {
+        const other = seen.get(revision.revision);
+        if (other)
+            throw new errors/* ActionError */.lZ(`Two Alembic revisions have id ${revision.revision} in ${description}: ${other} and ${revision.file}.`);
+        seen.set(revision.revision, revision.file);
+    }
+    for (const revision of revisions) {
+        const missing = [...revision.downRevisions, ...revision.dependsOn].filter((id) => !seen.has(id) && !revisions.some((r) => r.branchLabels.includes(id)));
+        if (missing.length)
+            throw new errors/* ActionError */.lZ(`Alembic revision ${revision.revision} (${revision.file}) follows ${missing.join(', ')}, which ${description} does not have.`);
+    }
+}
+/** Revisions nothing follows: Alembic's heads. */
+function heads(revisions) {
+    const followed = new Set(revisions.flatMap((revision) => revision.downRevisions));
+    return revisions
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
+}
+/** `revision` and everything it follows (down_revision and depends_on), transitively. */
+function alembic_revisions_ancestry(revisions, start) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    const seen = new Set();
+    const stack = [...start];
+    while (stack.length) {
+        const id = stack.pop();
+        if (seen.has(id) || !byId.has(id))
+            continue;
+        seen.add(id);
+        stack.push(...byId.get(id).downRevisions, ...byId.get(id).dependsOn);
+    }
+    return seen;
+}
+/**
+ * What `alembic downgrade <t>` for each target head t removes from the applied revisions (those at or
+ * below `current`, the alembic_version rows): the revisions that follow some t (Alembic keeps a sibling
+ * branch that does not lead to t). Newest first, each after everything that follows it, and the heads
+ * alembic_version holds afterwards.
+ */
+function revisionsToRevert(revisions, current, target) {
+    return alembic_revisions_downgradePlan(revisions, current, target).revert;
+}
+function alembic_revisions_downgradePlan(revisions, current, target) {
+    const applied = alembic_revisions_ancestry(revisions, current);
+    const revert = [...applied]
+        .filter((id) => target.length === 0 || target.some((head) => head !== id && alembic_revisions_ancestry(revisions, [id]).has(head)))
+        .sort();
+    const left = new Set([...applied].filter((id) => !revert.includes(id)));
+    const followedInLeft = new Set(revisions
+        .filter((revision) => left.has(revision.revision))
+        .flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    const after = [...left].filter((id) => !followedInLeft.has(id)).sort();
+    const order = [];
+    const placed = new Set();
+    const followers = (id) => revisions
+        .filter((revision) => revision.downRevisions.includes(id) || revision.dependsOn.includes(id))
+        .map((revision) => revision.revision);
+    const visit = (id) => {
+        if (placed.has(id))
+            return;
+        placed.add(id);
+        for (const follower of followers(id))
+            if (revert.includes(follower))
+                visit(follower);
+        order.push(id);
+    };
+    for (const id of revert)
+        visit(id);
+    return { revert: order, after };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic.ts
+
+
+
+
+
+
+
+/**
+ * Alembic: the revert runs the team's own `alembic downgrade <revision>` with the newer code (only it
+ * has the downgrade() functions), inside our migration lock; alembic_version is read before and after
+ * as Alembic reads it (alembic/runtime/migration.py: SELECT version_num FROM alembic_version, one row
+ * per head).
+ */
+function alembicLockKeys(database, table) {
+    return [suiteLockKey(database, table)];
+}
+/** The revisions in alembic_version (Alembic's current heads), sorted; undefined when the table is missing. */
+async function readAlembicVersion(client, table) {
+    if (!(await historyTableExists(client, table)))
+        return undefined;
+    const { rows } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)}`);
+    return rows.map((row) => row.version_num).sort();
+}
+/**
+ * Refuses an alembic_version that Alembic itself would not leave: a revision the newer code does not
+ * have, or two rows where one follows the other (a downgrade or merge stopped half-way, or a hand edit).
+ */
+function checkAlembicVersion(current, revisions, where) {
+    const known = new Set(revisions.map((revision) => revision.revision));
+    const unknown = current.filter((revision) => !known.has(revision));
+    if (unknown.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} lists ${unknown.join(', ')}, which the migrations directory does not have. Nothing was changed.`, {
+            hint: 'Point migrations-dir at the Alembic versions of the release that applied it, or fix alembic_version with `alembic stamp`.',
+        });
+    }
+    const nested = current.filter((revision) => current.some((other) => other !== revision && alembic_revisions_ancestry(revisions, [other]).has(revision)));
+    if (nested.length) {
+        throw new errors/* ActionError */.lZ(`alembic_version in ${where} is inconsistent: ${nested.join(', ')} ${nested.length === 1 ? 'is' : 'are'} listed alongside a revision that follows ${nested.length === 1 ? 'it' : 'them'} (a run stopped half-way, or a hand edit). Nothing was changed.`, {
+            hint: 'Check the schema, then set alembic_version right with `alembic stamp <revision>` and re-run.',
+        });
+    }
+}
+/** The downgrade argument list; several heads go one by one, each to its own revision. */
+function downgradeArguments(command, target) {
+    return [...command, 'downgrade', target];
+}
+/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
+async function offlineDowngradeSql(command, executor, from, to, options = {}) {
+    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new ActionError(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+async function revertWithAlembic(options) {
+    const started = Date.now();
+    const lock = await acquireMigrationLock(options.client, alembicLockKeys(options.database, options.table), options.lockTimeoutMs);
+    try {
+        const before = await readAlembicVersion(options.client, options.table);
+        if (before === undefined)
+            throw new ActionError(`The database has no ${qualifiedName(options.table)}: Alembic has recorded nothing there. Nothing was changed.`, { hint: 'Check database-url and history-table.' });
+        checkAlembicVersion(before, options.revisions, 'the database');
+        const plan = downgradePlan(options.revisions, before, options.target);
+        const reverted = plan.revert;
+        const commands = [];
+        if (reverted.length) {
+            // alembic downgrade takes one revision: one run per target head that still has revisions above it.
+            const targets = options.target.length ? options.target : ['base'];
+            for (const target of targets) {
+                const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                if (target !== 'base' && downgradePlan(options.revisions, now, [target]).revert.length === 0)
+                    continue;
+                const argv = downgradeArguments(options.command, target);
+                commands.push(argv);
+                const result = await options.executor.run(argv[0], argv.slice(1), {
+                    cwd: options.cwd,
+                    env: options.env,
+                    timeoutMs: options.timeoutMs,
+                    okExitCodes: [0, 1, 2, 255],
+                    onStdoutLine: options.onLine,
+                    onStderrLine: options.onLine,
+                });
+                if (result.exitCode !== 0) {
+                    const now = (await readAlembicVersion(options.client, options.table)) ?? [];
+                    throw new ActionError(`${argv.join(' ')} failed on ${options.executor.description} (exit ${result.exitCode}); alembic_version is now ${now.join(', ') || 'empty'}: ${lastLines(result.stderr, 15)}`);
+                }
+            }
+        }
+        const after = (await readAlembicVersion(options.client, options.table)) ?? [];
+        if (after.join(',') !== plan.after.join(',')) {
+            throw new ActionError(`After the downgrade alembic_version is ${after.join(', ') || 'empty'}, not ${plan.after.join(', ') || 'empty (base)'}: the team's migrate-command did not do what was asked.`, {
+                hint: "Check that migrate-command runs alembic against this database (DATABASE_URL) with the newer release's code.",
+            });
+        }
+        return { before, after, reverted, commands, durationMs: Date.now() - started };
+    }
+    finally {
+        await lock.release();
+    }
+}
+/**
+ * What a downgrade undoes, as compute-rollback-target's plan-digest holds it: each reverted revision
+ * (newest first) with the SHA-256 of its file (its downgrade() is what runs), and the heads it ends at.
+ */
+function alembicPlanIdentity(revisions, revert, after) {
+    const byId = new Map(revisions.map((revision) => [revision.revision, revision]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: after.length ? [...after].sort().join(',') : '0',
+        reverts: revert.map((id) => ({
+            version: id,
+            name: byId.get(id)?.message,
+            file: byId.get(id)?.file,
+            downSha256: byId.get(id)?.sha256 ?? null,
+            transactional: true,
+        })),
+    };
+}
+/** The heads alembic_version holds once `revert` is undone from `current`: the applied revisions left that nothing left follows. */
+function headsAfterReverting(revisions, current, revert) {
+    const gone = new Set(revert);
+    const left = revisions.filter((revision) => ancestry(revisions, current).has(revision.revision) && !gone.has(revision.revision));
+    const followed = new Set(left.flatMap((revision) => [...revision.downRevisions, ...revision.dependsOn]));
+    return left
+        .filter((revision) => !followed.has(revision.revision))
+        .map((revision) => revision.revision)
+        .sort();
+}
+
+;// CONCATENATED MODULE: ./shared/releases/git.ts
+
+
+const SAFE_DIRECTORY_HINT = 'git refuses repositories owned by another user: run `git config --global --add safe.directory <path>` first (actions/checkout does this for you).';
+/** Undefined when `dir` is not inside a git work tree. */
+async function inspectRepository(dir) {
+    const result = await runProcess('git', ['-C', dir, 'rev-parse', '--show-toplevel', '--is-shallow-repository'], {
+        okExitCodes: [0, 128],
+    });
+    if (result.exitCode !== 0) {
+        if (/dubious ownership/.test(result.stderr))
+            throw new errors/* ActionError */.lZ(`git will not read ${dir}: ${result.stderr.trim()}`, { hint: SAFE_DIRECTORY_HINT });
+        return undefined;
+    }
+    const [root, shallow] = result.stdout.trim().split('\n');
+    return { root, shallow: shallow === 'true' };
+}
+/** Every tag with the commit it points at (annotated tags peeled) and when it was made (tagger date, or the commit's date for a lightweight tag). */
+async function listGitTags(repoDir) {
+    const { stdout } = await runProcess('git', [
+        '-C',
+        repoDir,
+        'for-each-ref',
+        '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:unix)',
+        'refs/tags',
+    ]);
+    return stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+        const [tag, object, peeled, created] = line.split('\0');
+        return { tag, source: 'git', commit: peeled || object, created: created ? Number(created) : undefined };
+    });
+}
+/** The git object type of `path` at `ref` ("tree", "blob"), or undefined when it does not exist there. */
+async function objectTypeAt(repoDir, ref, path) {
+    const spec = path === '' ? `${ref}^{tree}` : `${ref}:${path}`;
+    const result = await runProcess('git', ['-C', repoDir, 'cat-file', '-t', spec], { okExitCodes: [0, 128] });
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+/** The fully qualified ref of a tag, so a branch of the same name can never be picked instead. */
+function tagRef(tag) {
+    return `refs/tags/${tag}`;
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/alembic-plan.ts
+
+
+
+
+
+
+
+
+
+
+const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
+/** The versions directory at a release tag; undefined for a target release from before it existed. */
+async function sourceAt(repoRoot, dir, release, role) {
+    const ref = tagRef(release.tag);
+    if ((await objectTypeAt(repoRoot, ref, '')) === undefined)
+        throw new errors/* ActionError */.lZ(`Release ${release.tag} is on GitHub but not in the checkout, so its Alembic revisions cannot be read.`, { hint: FETCH_HINT });
+    const type = await objectTypeAt(repoRoot, ref, dir);
+    if (type === undefined) {
+        if (role === 'target')
+            return undefined;
+        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" does not exist at the current release ${release.tag}.`);
+    }
+    if (type !== 'tree')
+        throw new errors/* InputError */.dz('migrations-dir', `"${dir}" is not a directory at ${release.tag}.`);
+    const source = gitRefSource(repoRoot, ref, dir);
+    return { source, files: await source.listFiles() };
+}
+/** The versions directory as checked out (the work tree, else HEAD): the downgrade() functions apply-down-migrations runs. */
+async function checkoutSource(repoRoot, dir) {
+    const absolute = external_node_path_default().join(repoRoot, dir);
+    const source = (0,external_node_fs_.existsSync)(absolute) && (0,external_node_fs_.statSync)(absolute).isDirectory()
+        ? sources_directorySource(absolute)
+        : gitRefSource(repoRoot, 'HEAD', dir);
+    return { source, files: await source.listFiles() };
+}
+/** alembic_version, read in a read-only transaction; undefined when the table does not exist. */
+async function readDatabaseHeads(target, table) {
+    const client = await connection_connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
+    try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        if (!(await historyTableExists(client, table)))
+            return undefined;
+        return await readAlembicVersion(client, table);
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+        await client.end().catch(() => undefined);
+    }
+}
+const downStatusOf = (revision) => revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
+/** One revision to revert, classified from its upgrade()'s op.* calls, its downgrade()'s data loss as revert warnings. */
+async function plannedRevision(revision, inCurrentRelease, targetTag) {
+    const classification = await classifyAlembicOps(revision.upgradeOps, revision.file);
+    const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
+    const revertWarnings = downgrade.statements
+        .filter((statement) => statement.class === 'data-loss')
+        .map((statement) => ({
+        kind: 'data-loss',
+        message: `Reverting ${revision.revision} ${statement.reasons.join('; ')} (downgrade(), line ${statement.line}): what was written there since ${targetTag} is lost.`,
+        sql: statement.sql,
+    }));
+    const status = downStatusOf(revision);
+    return {
+        version: revision.revision,
+        name: revision.message,
+        class: classification.class,
+        up: revision.file,
+        down: status === 'missing' ? null : revision.file,
+        downStatus: status,
+        downTransactional: status === 'missing' ? null : true,
+        downSha256: status === 'missing' ? null : revision.sha256,
+        inCurrentRelease,
+        statements: classification.statements,
+        dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
+        revertWarnings,
+        classifiedFrom: "the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used)",
+    };
+}
+async function planAlembic(request) {
+    const { repoRoot, dir, current, target } = request;
+    const atCurrent = await sourceAt(repoRoot, dir, current, 'current');
+    const atTarget = await sourceAt(repoRoot, dir, target, 'target');
+    const checkout = await checkoutSource(repoRoot, dir);
+    const sources = [atCurrent, checkout, ...(atTarget ? [atTarget] : [])];
+    const [currentGraph, checkoutGraph, targetGraph = []] = await readAlembicGraphs(sources);
+    if (currentGraph.length === 0)
+        throw new errors/* InputError */.dz('migrations-format', `is "alembic", but "${dir}" at ${current.tag} holds no Alembic revision file (a .py file with a module-level revision).`);
+    const warnings = [];
+    const stops = [];
+    const targetHeads = heads(targetGraph);
+    const known = new Set(checkoutGraph.map((revision) => revision.revision));
+    const missingTarget = targetHeads.filter((head) => !known.has(head));
+    if (missingTarget.length)
+        stops.push(`The target ${target.tag}'s head ${missingTarget.join(', ')} is not a revision of ${dir} in the checkout: alembic downgrade cannot reach it. Check out the current release.`);
+    let currentHeads;
+    if (request.database) {
+        const table = history_table_qualifiedName(request.historyTable);
+        const found = await readDatabaseHeads(request.database, request.historyTable);
+        if (found === undefined)
+            throw new errors/* InputError */.dz('history-table', `is ${table}, which ${describeTarget(request.database)} does not have: Alembic has recorded nothing there. Check database-url and history-table.`);
+        try {
+            checkAlembicVersion(found, checkoutGraph, `${describeTarget(request.database)} (history-table ${table})`);
+        }
+        catch (error) {
+            if (error instanceof errors/* ActionError */.lZ)
+                throw new errors/* InputError */.dz('database-url', `is at a revision the plan cannot use: ${error.message}`, {
+                    hint: error.hint,
+                });
+            throw error;
+        }
+        currentHeads = found;
+    }
+    else {
+        currentHeads = heads(currentGraph);
+    }
+    const plan = missingTarget.length
+        ? { revert: [], after: currentHeads }
+        : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
+    const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
+    const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
+    const toRevert = [];
+    for (const id of plan.revert) {
+        const revision = runs.get(id);
+        const before = shipped.get(id);
+        if (before && before.sha256 !== revision.sha256)
+            warnings.push({
+                kind: 'edited-migration',
+                migration: id,
+                message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
+            });
+        toRevert.push(await plannedRevision(revision, shipped.has(id), target.tag));
+    }
+    const applied = [...alembic_revisions_ancestry(checkoutGraph, currentHeads)].sort();
+    const currentSchema = currentHeads.join(',') || '0';
+    const targetSchema = targetHeads.join(',') || '0';
+    return {
+        source: request.database ? 'database' : 'git',
+        currentSchema,
+        targetSchema,
+        toRevert,
+        kept: [],
+        warnings,
+        stops,
+        downProblems: [],
+        history: { exists: true, applied, current: currentSchema, dirty: false },
+        checkout: [],
+        alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after },
+    };
+}
+/** The plan's identity as apply-down-migrations (down-migrations) computes it for Alembic. */
+function alembicIdentity(facts, strategy, currentSchema) {
+    if (strategy === 'down-migrations')
+        return alembicPlanIdentity(facts.revisions, facts.revert, facts.after);
+    if (strategy === 'restore-backup')
+        return {
+            strategy,
+            targetVersion: facts.after.join(',') || '0',
+            reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
+        };
+    return { strategy, targetVersion: currentSchema, reverts: [] };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
+
+/** GitHub shows at most 10 warning annotations of a step; more are dropped without a word. */
+const ANNOTATION_LIMIT = 10;
+/** Findings quoted in a grouped annotation before "and N more". */
+const QUOTED = 3;
+/**
+ * The annotations for a plan's warnings: one each while they fit, otherwise one per kind ("150
+ * type-widening findings: ...") and, past ten kinds, one for the rest. Each grouped annotation
+ * points at the job summary, which lists every warning.
+ */
+function annotationsFor(warnings) {
+    if (warnings.length <= ANNOTATION_LIMIT)
+        return warnings.map((warning) => ({ title: `compute-rollback-target: ${warning.kind}`, message: warning.message }));
+    const byKind = new Map();
+    for (const warning of warnings)
+        byKind.set(warning.kind, [...(byKind.get(warning.kind) ?? []), warning]);
+    const groups = [...byKind.entries()];
+    const shown = groups.length > ANNOTATION_LIMIT ? groups.slice(0, ANNOTATION_LIMIT - 1) : groups;
+    const annotations = shown.map(([kind, group]) => {
+        if (group.length === 1)
+            return { title: `compute-rollback-target: ${kind}`, message: group[0].message };
+        const quoted = group
+            .slice(0, QUOTED)
+            .map((warning) => `${warning.migration ? `${warning.migration}: ` : ''}${warning.message}`);
+        const more = group.length > QUOTED ? ` … and ${group.length - QUOTED} more` : '';
+        return {
+            title: `compute-rollback-target: ${group.length} ${kind} findings`,
+            message: `${group.length} ${kind} findings (all of them in the job summary): ${quoted.join(' | ')}${more}`,
+        };
+    });
+    const rest = groups.slice(shown.length);
+    if (rest.length > 0) {
+        const count = rest.reduce((total, [, group]) => total + group.length, 0);
+        annotations.push({
+            title: `compute-rollback-target: ${count} more findings`,
+            message: `${count} more findings of ${rest.length} other kinds (${rest.map(([kind, group]) => `${group.length} ${kind}`).join(', ')}): see the job summary.`,
+        });
+    }
+    return annotations;
+}
+function annotate(warnings) {
+    for (const annotation of annotationsFor(warnings))
+        core/* warning */.$e(annotation.message, { title: annotation.title });
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/compatibility.ts
+
+
+
+
+const INPUT = 'compatibility-file';
+function schemaVersion(value, where) {
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    if (typeof text !== 'string' || !/^\d+$/.test(text)) {
+        throw new errors/* InputError */.dz(INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
+    }
+    return text;
+}
+function parseCompatibility(text, file) {
+    let document;
+    try {
+        document = (0,dist/* parse */.qg)(text, { strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+    }
+    const releases = document?.releases;
+    if (!Array.isArray(releases) || releases.length === 0) {
+        throw new errors/* InputError */.dz(INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
+    }
+    const entries = releases.map((item, index) => {
+        if (item === null || typeof item !== 'object' || Array.isArray(item))
+            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] must be a mapping.`);
+        const record = item;
+        const unknownKeys = Object.keys(record).filter((key) => !['versions', 'min-schema', 'max-schema'].includes(key));
+        if (unknownKeys.length > 0)
+            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
+        const versions = record.versions;
+        if (typeof versions !== 'string' || semver_default().validRange(versions) === null) {
+            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
+        }
+        if (record['max-schema'] === undefined)
+            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] needs max-schema.`);
+        const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
+        const minSchema = record['min-schema'] === undefined
+            ? undefined
+            : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
+        if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
+            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
+        }
+        return { versions, minSchema, maxSchema };
+    });
+    return { file, entries };
+}
+async function loadCompatibility(file) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    return parseCompatibility(text, file);
+}
+/** The first entry whose range holds the version (pre-releases included, as 1.3.0-rc.1 is a 1.3.0 build). */
+function compatibilityFor(matrix, version) {
+    return matrix.entries.find((entry) => semver_default().satisfies(version, entry.versions, { includePrerelease: true }));
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/containers.ts
+
+
+
+/** The tag of an image reference: "app:v1.2.0" -> "v1.2.0", "host:5000/app" -> undefined, digests ignored. */
+function imageTag(reference) {
+    const withoutDigest = reference.split('@')[0];
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const colon = withoutDigest.indexOf(':', lastSlash + 1);
+    return colon >= 0 ? withoutDigest.slice(colon + 1) : undefined;
+}
+function parseInspect(json) {
+    return {
+        id: json.Id,
+        name: json.Name.replace(/^\//, ''),
+        image: json.Config.Image,
+        imageId: json.Image,
+        tag: imageTag(json.Config.Image),
+        status: json.State.Status,
+        running: json.State.Running,
+        restarting: json.State.Restarting,
+        exitCode: json.State.ExitCode,
+        restartCount: json.RestartCount ?? 0,
+        health: json.State.Health?.Status || undefined,
+        lastHealthOutput: json.State.Health?.Log?.at(-1)?.Output?.trim() || undefined,
+        error: json.State.Error || undefined,
+        oomKilled: json.State.OOMKilled ?? false,
+        startedAt: json.State.StartedAt,
+        labels: json.Config.Labels ?? {},
+    };
+}
+/** `docker container inspect` of each ID, from the engine API when it is local; undefined for one that is gone. */
+async function inspectEach(executor, ids, env) {
+    const api = executor.engine?.(env);
+    if (api)
+        return await Promise.all(ids.map((id) => api.get(`/containers/${id}/json`)));
+    const result = await executor.run('docker', ['container', 'inspect', ...ids], { env, okExitCodes: [0, 1] });
+    const found = JSON.parse(result.stdout.trim() || '[]');
+    // The CLI answers for those that exist and exits 1 for the rest; match its answers to the IDs asked.
+    return ids.map((id) => found.find((json) => json.Id.startsWith(id) || json.Name.replace(/^\//, '') === id));
+}
+/** The containers that still exist, of those asked. */
+async function containers_inspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    return (await inspectEach(executor, ids, env))
+        .filter((json) => json !== undefined)
+        .map(parseInspect);
+}
+/** Inspects containers known by ID; undefined when any of them no longer exists (list again then). */
+async function reinspectContainers(executor, ids, env) {
+    if (ids.length === 0)
+        return [];
+    const found = await inspectEach(executor, ids, env);
+    if (found.some((json) => json === undefined))
+        return undefined;
+    return found.map(parseInspect);
+}
+/**
+ * Containers of a compose project (and service), found by the labels every compose version sets,
+ * newest first. Includes stopped ones unless `runningOnly`.
+ */
+async function composeContainers(executor, project, service, options = {}) {
+    const labels = [
+        `com.docker.compose.project=${project}`,
+        ...(service ? [`com.docker.compose.service=${service}`] : []),
+    ];
+    const api = executor.engine?.(options.env);
+    let ids;
+    if (api) {
+        const listed = await api.get('/containers/json', {
+            all: options.runningOnly ? '0' : '1',
+            ...filters({ label: labels }),
+        });
+        ids = (listed ?? []).map((container) => container.Id);
+    }
+    else {
+        const args = [
+            'ps',
+            ...(options.runningOnly ? [] : ['-a']),
+            '-q',
+            '--no-trunc',
+            ...labels.flatMap((label) => ['--filter', `label=${label}`]),
+        ];
+        const { stdout } = await executor.run('docker', args, { env: options.env });
+        ids = stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean);
+    }
+    const containers = await containers_inspectContainers(executor, ids, options.env);
+    return containers.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+/** The last lines a container wrote (stdout and stderr), for a failure report; '' when they cannot be read. */
+async function containerLogs(executor, id, lines = 20) {
+    const result = await executor
+        .run('docker', ['logs', '--tail', String(lines), id], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    // docker logs replays the container's stdout and stderr on its own; order across the two is lost either way.
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * `docker rm -f`, tried again while it fails: podman refuses to kill a crash-looping container
+ * caught between exiting and being restarted ("container state improper"). Gone already counts as removed.
+ */
+async function forceRemoveContainer(executor, id, env) {
+    let last = '';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+        const result = await executor.run('docker', ['rm', '-f', id], { env, okExitCodes: [0, 1], timeoutMs: 60_000 });
+        if (result.exitCode === 0 || /no such container/i.test(result.stderr))
+            return;
+        last = result.stderr.trim();
+        await sleep(300);
+    }
+    throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State
+        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+        : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+        okExitCodes: [0, 1],
+        timeoutMs: 60_000,
+    });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
+}
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+        timeoutMs: 60_000,
+    });
+    const ids = [
+        ...new Set(stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean)),
+    ];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return {
+        services: found,
+        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+    };
+}
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor
+        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
+        return undefined;
+    return { status: container.health, lastOutput: container.lastHealthOutput };
+}
+
+;// CONCATENATED MODULE: ./shared/releases/deployments.ts
+
+/** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
+async function* environmentDeployments(client, repo, environment) {
+    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+    const pages = iterable[Symbol.asyncIterator]();
+    const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
+    for (;;) {
+        const page = await githubCall(where, () => pages.next());
+        if (page.done)
+            return;
+        const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+        for (const deployment of deployments) {
+            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
+                ...repo,
+                deployment_id: deployment.id,
+                per_page: 100,
+            }));
+            const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+            yield {
+                id: deployment.id,
+                ref: deployment.ref,
+                sha: deployment.sha,
+                environment: deployment.environment,
+                createdAt: deployment.created_at,
+                latestState: newestFirst[0]?.state,
+                outcome: newestFirst.find((status) => status.state !== 'inactive')?.state,
+            };
+        }
+    }
+}
+
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
+/**
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const env = Object.entries(options.env ?? {});
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    let line = `exec ${words.join(' ')}`;
+    // A directory named like an option ("-x") would be read as one by cd.
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,inputs/* stringInput */.Uj)(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = path.posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new ActionError(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new errors/* ActionError */.lZ(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new errors/* ActionError */.lZ(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
+        .at(-1);
+}
+
+;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
+
+/**
+ * How a repository names and orders its releases. Three orders:
+ *
+ * - `semver`: `<prefix><semantic version>` (v1.2.3), or a tag-pattern whose `version` group is one.
+ * - `date`: the date in the tag (2025-12-15, 2025-12-15-rc1). Within one day rc1 < rc2 < … < the tag
+ *   without an rc number: the release candidates come before the day's final tag. An rc number does
+ *   not make a tag a pre-release: teams that tag 2025-12-15-rc1 deploy it (a GitHub release marked
+ *   pre-release still is one).
+ * - `created`: when the tag was made (git's creator date: the tagger date of an annotated tag, the
+ *   commit date of a lightweight one; a GitHub release's created_at for tags only on GitHub).
+ */
+const TAG_ORDERS = ['semver', 'date', 'created'];
+/** The date tags `tag-order: date` recognises when no tag-pattern is given. */
+const DEFAULT_DATE_PATTERN = String.raw `(?<date>\d{4}-\d{2}-\d{2})(?:-rc\.?(?<rc>\d+))?`;
+function tagScheme(order, prefix, patternText) {
+    const source = patternText ?? (order === 'date' ? DEFAULT_DATE_PATTERN : undefined);
+    const pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`, 'u');
+    const description = patternText !== undefined
+        ? `matching tag-pattern ${patternText}`
+        : order === 'date'
+            ? 'in the form YYYY-MM-DD[-rcN]'
+            : `with prefix "${prefix}"`;
+    return { order, prefix, pattern, description };
+}
+/** The groups a tag-pattern must name for an order, or a message saying what is missing. */
+function patternProblem(order, pattern) {
+    const groups = new Set([...pattern.source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
+    if (order === 'semver' && !groups.has('version'))
+        return 'has no named group "version": with tag-order "semver" the pattern must capture the semantic version as (?<version>...).';
+    if (order === 'date' && !groups.has('date'))
+        return 'has no named group "date": with tag-order "date" the pattern must capture the date as (?<date>...), e.g. (?<date>\\d{4}-\\d{2}-\\d{2}).';
+    return undefined;
+}
+/** YYYY-MM-DD, YYYYMMDD or YYYY.MM.DD as YYYY-MM-DD, when it is a day of the calendar. */
+function calendarDate(text) {
+    const match = /^(\d{4})[-.]?(\d{2})[-.]?(\d{2})$/.exec(text);
+    if (!match)
+        return undefined;
+    const iso = `${match[1]}-${match[2]}-${match[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+}
+function parseSemver(text) {
+    // semver.parse would accept "v1.2.3" and "=1.2.3": only the plain grammar counts.
+    return /^\d/.test(text) ? (semver_default().parse(text) ?? undefined) : undefined;
+}
+/**
+ * A tag read with the scheme: undefined when it is not one of this scheme's tags (another
+ * component's), `{ reason }` when it looks like one but names no version (v1.2, 2025-13-40).
+ */
+function parseTag(scheme, tag) {
+    if (!scheme.pattern) {
+        if (!tag.startsWith(scheme.prefix))
+            return undefined;
+        if (scheme.order === 'created')
+            return {};
+        const version = parseSemver(tag.slice(scheme.prefix.length));
+        return version ? { semver: version } : { reason: `not a semantic version after the prefix "${scheme.prefix}"` };
+    }
+    const match = scheme.pattern.exec(tag);
+    if (!match)
+        return undefined;
+    const groups = match.groups ?? {};
+    if (scheme.order === 'semver') {
+        const version = parseSemver(groups.version ?? '');
+        return version
+            ? { semver: version }
+            : { reason: `its "version" group "${groups.version ?? ''}" is not a semantic version` };
+    }
+    if (scheme.order === 'date') {
+        const date = calendarDate(groups.date ?? '');
+        if (!date)
+            return { reason: `its "date" group "${groups.date ?? ''}" is not a date (YYYY-MM-DD or YYYYMMDD)` };
+        const rcText = groups.rc;
+        if (rcText !== undefined && !/^\d+$/.test(rcText))
+            return { reason: `its "rc" group "${rcText}" is not a number` };
+        return { date, rc: rcText === undefined ? undefined : Number(rcText) };
+    }
+    return {};
+}
+function isParsed(parsed) {
+    return parsed !== undefined && !('reason' in parsed);
+}
+/** Newest first: a negative number when `a` is newer than `b`. */
+function compareNewestFirst(order, a, b) {
+    if (order === 'semver')
+        return semver_default().rcompare(a.semver, b.semver);
+    if (order === 'date') {
+        const byDate = b.date.localeCompare(a.date);
+        // The day's final tag (no rc) comes after all its release candidates.
+        return byDate !== 0 ? byDate : (b.rc ?? Infinity) - (a.rc ?? Infinity) || 0;
+    }
+    return (b.created ?? 0) - (a.created ?? 0);
+}
+
+;// CONCATENATED MODULE: ./shared/releases/release-tags.ts
+
+function buildTagCatalog(observations, scheme) {
+    const byTag = new Map();
+    const ignored = new Map();
+    const other = new Set();
+    for (const observation of observations) {
+        const parsed = parseTag(scheme, observation.tag);
+        if (!isParsed(parsed)) {
+            if (parsed === undefined)
+                other.add(observation.tag);
+            else if (observation.source !== 'github-releases')
+                ignored.set(observation.tag, { tag: observation.tag, reason: parsed.reason });
+            continue;
+        }
+        const entry = byTag.get(observation.tag) ?? {
+            tag: observation.tag,
+            version: parsed,
+            sources: [],
+            prerelease: (parsed.semver?.prerelease.length ?? 0) > 0,
+            draftOnly: true,
+            inGit: false,
+        };
+        if (!entry.sources.includes(observation.source))
+            entry.sources.push(observation.source);
+        if (entry.commit === undefined)
+            entry.commit = observation.commit;
+        // git's own date wins over a release's: it is the tag's, the release's may be later.
+        if (observation.created !== undefined && (entry.version.created === undefined || observation.source === 'git'))
+            entry.version.created = observation.created;
+        if (observation.source === 'git')
+            entry.inGit = true;
+        if (observation.prerelease)
+            entry.prerelease = true;
+        if (!(observation.source === 'github-releases' && observation.draft))
+            entry.draftOnly = false;
+        byTag.set(observation.tag, entry);
+    }
+    if (scheme.order === 'created') {
+        for (const entry of byTag.values()) {
+            if (entry.version.created !== undefined)
+                continue;
+            byTag.delete(entry.tag);
+            ignored.set(entry.tag, {
+                tag: entry.tag,
+                reason: 'its creation time is unknown (a tag only the GitHub tags API lists: fetch it with "fetch-depth: 0")',
+            });
+        }
+    }
+    const releases = [...byTag.values()].sort((a, b) => compareNewestFirst(scheme.order, a.version, b.version) || a.tag.localeCompare(b.tag));
+    return { scheme, releases, ignored: [...ignored.values()], otherPrefix: other.size, byTag };
+}
+/** Whether `a` is an older release than `b` in the catalog's order. */
+function isOlder(catalog, a, b) {
+    return compareNewestFirst(catalog.scheme.order, a.version, b.version) > 0;
+}
+/** Why a release may not be a rollback target, or undefined when it may. */
+function unsuitableReason(release, options) {
+    if (options.skipTags.includes(release.tag))
+        return 'listed in skip-tags';
+    if (release.draftOnly)
+        return 'only a draft release, no tag yet';
+    if (release.prerelease && !options.allowPrerelease)
+        return 'a pre-release (set allow-prerelease: true to allow it)';
+    return undefined;
+}
+/** The newest suitable release older than `current` in the catalog's order. */
+function previousRelease(catalog, currentRelease, options) {
+    const passedOver = [];
+    // same-major and same-minor are accepted with tag-order "semver" only, where every version is one.
+    const current = currentRelease.version.semver;
+    for (const release of catalog.releases) {
+        if (!isOlder(catalog, release, currentRelease))
+            continue;
+        const version = release.version.semver;
+        if (current && version && (options.sameMajor || options.sameMinor) && version.major !== current.major) {
+            passedOver.push({ tag: release.tag, reason: `major version differs from ${current.major} (same-major)` });
+            continue;
+        }
+        if (current && version && options.sameMinor && version.minor !== current.minor) {
+            passedOver.push({
+                tag: release.tag,
+                reason: `minor version differs from ${current.major}.${current.minor} (same-minor)`,
+            });
+            continue;
+        }
+        const reason = unsuitableReason(release, options);
+        if (reason) {
+            passedOver.push({ tag: release.tag, reason });
+            continue;
+        }
+        return { release, passedOver };
+    }
+    return { passedOver };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/ledger-source.ts
+
+
+
+
+
+
+async function openLedgerHistory(inputs) {
+    if (!inputs.ledger)
+        return undefined;
+    // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
+    const executor = inputs.ledgerSsh
+        ? await openHostExecutor(inputs.ledgerSsh, process.cwd())
+        : localExecutor;
+    try {
+        return {
+            path: inputs.ledgerSsh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+            entries: await readLedger({ path: inputs.ledger, executor }),
+            environment: inputs.environment,
+        };
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+function ledgerCurrent(history, catalog) {
+    const found = currentFromLedger(history.entries, history.environment);
+    if (!found)
+        return undefined;
+    const release = catalog.byTag.get(found.tag);
+    if (!release)
+        throw new errors/* InputError */.dz('ledger', `says ${found.tag} runs now (${found.entry.time}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+    return {
+        release,
+        source: 'ledger',
+        detail: `deployment ledger ${(0,summary/* codeSpanAddresses */.Oy)(history.path)} (${found.entry.outcome} at ${found.entry.time})`,
+    };
+}
+/** The newest release older than current that deployed successfully and whose smoke test, if one ran, passed. */
+function ledgerLastGood(inputs, history, catalog, current) {
+    const passedOver = [];
+    for (const { tag, deploy, smoke } of deployHistory(history.entries, history.environment)) {
+        if (tag === current.release.tag)
+            continue;
+        const label = `${tag} (ledger, ${deploy.time})`;
+        const release = catalog.byTag.get(tag);
+        if (!release) {
+            passedOver.push({ tag: label, reason: `no release tag ${catalog.scheme.description}` });
+            continue;
+        }
+        if (smoke?.result === 'fail') {
+            passedOver.push({
+                tag: label,
+                reason: `its smoke test failed (${smoke.failed} of ${smoke.checks} checks, ${smoke.time})`,
+            });
+            continue;
+        }
+        if (!isOlder(catalog, release, current.release)) {
+            passedOver.push({ tag: label, reason: `newer than the current version ${current.release.tag}` });
+            continue;
+        }
+        const reason = unsuitableReason(release, inputs);
+        if (reason) {
+            passedOver.push({ tag: label, reason });
+            continue;
+        }
+        const proof = smoke ? `smoke test passed ${smoke.time}` : 'no smoke test recorded';
+        return {
+            release,
+            source: 'last-successful-deployment',
+            detail: `deployment ledger ${(0,summary/* codeSpanAddresses */.Oy)(history.path)}: deployed ${deploy.time}, ${proof}`,
+            passedOver,
+        };
+    }
+    const considered = passedOver.length > 0 ? ` Passed over: ${passedOver.map((item) => `${item.tag}: ${item.reason}`).join('; ')}.` : '';
+    throw new errors/* InputError */.dz('target', `is "last-successful-deployment", but the deployment ledger ${history.path} has no successful deployment of a release older than ${current.release.tag}.${considered}`);
+}
+/**
+ * The environment's newest backup, except one a rollback took of the broken release (rollback.yml's
+ * label <env>-pre-rollback): that one must not shadow the deploy's. Any other label (backup-db's
+ * default, a team's own) counts, as it did before labels were recorded.
+ */
+function ledgerBackup(history) {
+    if (!history)
+        return undefined;
+    const { environment } = history;
+    return latestBackup(history.entries.filter((entry) => entry.type !== 'backup' || environment === undefined || entry.label !== `${environment}-pre-rollback`), environment);
+}
+/**
+ * The restore point rollback.yml recovers to with pgBackRest, <environment>-pre-deploy-<current tag>
+ * (the name the deploy's backup-db gives it), as the ledger records it: its LSN lets restore-db
+ * search only the WAL around it, and the record shows it was taken, without asking GitHub.
+ */
+function ledgerPreDeployPoint(history, currentTag) {
+    if (!history?.environment)
+        return undefined;
+    return restorePointEntry(history.entries, `${history.environment}-pre-deploy-${currentTag}`);
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/current.ts
+
+
+
+
+
+
+
+
+/** A deployment's ref or commit as a release tag: refs may be tags, refs/tags/..., or commit SHAs. */
+function releaseForDeployment(catalog, deployment) {
+    const name = deployment.ref.replace(/^refs\/tags\//, '');
+    const byName = catalog.byTag.get(name);
+    if (byName)
+        return byName;
+    // Several tags on one commit: the highest version is the release that commit was shipped as.
+    return catalog.releases.find((release) => release.commit !== undefined && (release.commit === deployment.sha || release.commit === deployment.ref));
+}
+/** An image tag as a release: images are often tagged 1.2.3 for the release v1.2.3. */
+function releaseForImageTag(catalog, imageTag) {
+    return (catalog.byTag.get(imageTag) ??
+        (catalog.scheme.pattern ? undefined : catalog.byTag.get(`${catalog.scheme.prefix}${imageTag}`)));
+}
+/** compose's default project name: the directory name, lowercased, without other characters. */
+function defaultProjectName(directory) {
+    return external_node_path_default().basename(directory)
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]/g, '')
+        .replace(/^[^a-z0-9]+/, '');
+}
+async function fromDeployments(client, environment, catalog) {
+    for await (const deployment of environmentDeployments(client, currentRepository(), environment)) {
+        const release = releaseForDeployment(catalog, deployment);
+        if (!release) {
+            throw new errors/* ActionError */.lZ(`The latest deployment to "${environment}" (id ${deployment.id}) deployed ref "${deployment.ref}" (commit ${deployment.sha.slice(0, 12)}), which is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+        }
+        const state = deployment.latestState ?? 'no status';
+        return {
+            release,
+            source: 'deployment',
+            detail: `latest deployment to ${environment} (id ${deployment.id}, ${state})`,
+            deployment,
+        };
+    }
+    return undefined;
+}
+async function fromService(service, project, catalog) {
+    const containers = await composeContainers(localExecutor, project, service, { runningOnly: true });
+    if (containers.length === 0) {
+        throw new errors/* InputError */.dz('current-from-service', `names service "${service}", but no running container of compose project "${project}" belongs to it.`, {
+            hint: 'Set "project-name" to the compose project (docker compose ls), or set "current".',
+        });
+    }
+    const tags = [...new Set(containers.map((container) => container.tag ?? `(untagged ${container.image})`))];
+    if (tags.length > 1)
+        throw new errors/* ActionError */.lZ(`Service "${service}" of project "${project}" runs several versions at once (${tags.join(', ')}): set "current" to say which one to roll back from.`);
+    const imageTag = tags[0];
+    const release = releaseForImageTag(catalog, imageTag);
+    if (!release) {
+        throw new errors/* ActionError */.lZ(`Service "${service}" runs image ${containers[0].image}, whose tag "${imageTag}" is no release tag ${catalog.scheme.description}.`, {
+            hint: 'Set "current" to the release tag running now.',
+        });
+    }
+    return {
+        release,
+        source: 'service',
+        detail: `image tag of running compose service ${project}/${service} (${containers[0].image})`,
+    };
+}
+/** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
+async function fromSwarmService(name, catalog) {
+    const [service] = await inspectServices(localExecutor, [name]);
+    if (!service) {
+        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
+            hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
+        });
+    }
+    const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+    const running = [
+        ...new Set(tasks
+            .filter((task) => task.desiredState === 'running' && task.state === 'running')
+            .map((task) => task.image.split('@')[0])),
+    ];
+    if (running.some((image) => image !== service.reference)) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
+    }
+    const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
+    if (!release) {
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
+    }
+    return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+}
+/** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
+async function resolveCurrent(inputs, catalog, client, ledger) {
+    if (inputs.current) {
+        const release = catalog.byTag.get(inputs.current.tag);
+        if (!release)
+            throw new errors/* InputError */.dz('current', `names ${inputs.current.tag}, which is not a tag of this repository (${describeTagSources(catalog, client)}).`);
+        return { release, source: 'input', detail: 'the "current" input' };
+    }
+    if (client && inputs.environment) {
+        const found = await fromDeployments(client, inputs.environment, catalog);
+        if (found)
+            return found;
+        if (!inputs.currentFromService && !inputs.currentFromSwarmService)
+            throw new errors/* InputError */.dz('current', `is empty and environment "${inputs.environment}" has no deployments to read it from.`);
+    }
+    // Without GitHub, the deploy host's own record of what it runs.
+    const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
+    if (fromLedger)
+        return fromLedger;
+    if (inputs.currentFromSwarmService)
+        return await fromSwarmService(inputs.currentFromSwarmService, catalog);
+    if (inputs.currentFromService) {
+        return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
+    }
+    throw new errors/* InputError */.dz('current', 'is empty: set it, or set "environment" with "github-token" to read the latest deployment, or "current-from-service" / "current-from-swarm-service" to read the running image tag.');
+}
+function describeTagSources(catalog, client) {
+    const count = catalog.releases.filter((release) => !release.draftOnly).length;
+    return `${count} release tag(s) ${catalog.scheme.description} found in ${client ? 'the checkout and the GitHub releases/tags API' : 'the checkout (no github-token, so no API)'}`;
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/database.ts
+
+
+async function openDatabase(target, format, table) {
+    const client = await connection_connect(target, { applicationName: 'rollback-actions compute-rollback-target' });
+    try {
+        // One snapshot for every read of the plan, and no way to write by mistake.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const shape = await history_historyTableShape(client, table);
+        if (shape)
+            history_checkHistoryShape(shape, format, table);
+        const history = await history_readHistory(client, format, table);
+        return {
+            client,
+            description: describeTarget(target),
+            table,
+            history,
+            serverVersionNum: (await connection_serverVersion(client)).num,
+        };
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+    }
+}
+async function closeDatabase(state) {
+    await state?.client.query('ROLLBACK').catch(() => undefined);
+    await state?.client.end().catch(() => undefined);
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+
+;// CONCATENATED MODULE: ./shared/tags.ts
+/**
+ * What a release/image tag may look like: Docker's own tag grammar. Anything else (spaces, `;`,
+ * `$(...)`, quotes) is rejected at the input, long before a tag reaches a command line or a file.
+ */
+const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const IMAGE_TAG_DESCRIPTION = 'an image tag (letters, digits, "_", "." and "-", at most 128, e.g. v1.2.0)';
+/** Compose service names (compose-spec: [a-zA-Z0-9._-]+). */
+const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "_" and "-")';
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/inputs.ts
+
+
+
+
+
+
+
+
+
+
+const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
+/** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
+const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'];
+const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
+/** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
+function releaseTagInput(name, tag, scheme) {
+    if (isParsed(parseTag(scheme, tag)))
+        return { tag };
+    if (scheme.pattern || scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz(name, `must be a release tag ${scheme.description} (tag-order ${(0,inputs/* quote */.hD)(scheme.order)}); got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`);
+    }
+    const { prefix } = scheme;
+    const withPrefix = isParsed(parseTag(scheme, `${prefix}${tag}`));
+    const hint = withPrefix
+        ? `did you mean ${(0,inputs/* quote */.hD)(`${prefix}${tag}`)}?`
+        : `release tags look like ${prefix}1.2.3 (tag-prefix ${(0,inputs/* quote */.hD)(prefix)} then a semantic version).`;
+    throw new errors/* InputError */.dz(name, `must be a release tag: ${(0,inputs/* quote */.hD)(prefix)} followed by a semantic version; got ${(0,inputs/* quote */.hD)(tag)}, which is not one.`, { hint });
+}
+/** tag-prefix, tag-pattern and tag-order, checked together: a pattern that does not compile or lacks the group its order needs names tag-pattern. */
+function readTagScheme() {
+    const tagPrefix = (0,inputs/* stringInput */.Uj)('tag-prefix', {
+        default: 'v',
+        pattern: /^[A-Za-z0-9_./-]{0,64}$/,
+        patternDescription: 'a tag prefix such as "v" or "api-v"',
+    });
+    const order = (0,inputs/* enumInput */.gX)('tag-order', TAG_ORDERS, { default: 'semver' });
+    const patternText = (0,inputs/* stringInput */.Uj)('tag-pattern', {
+        pattern: /^[^\r\n]{1,500}$/,
+        patternDescription: 'one regular expression on one line',
+    });
+    if (patternText === undefined)
+        return tagScheme(order, tagPrefix);
+    let scheme;
+    try {
+        scheme = tagScheme(order, tagPrefix, patternText);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz('tag-pattern', `is not a regular expression: ${(0,inputs/* quote */.hD)(patternText)} (${error.message}).`);
+    }
+    const problem = patternProblem(order, scheme.pattern);
+    if (problem)
+        throw new errors/* InputError */.dz('tag-pattern', `${(0,inputs/* quote */.hD)(patternText)} ${problem}`);
+    return scheme;
+}
+function relativeDir(name, text) {
+    if (text === undefined)
+        return undefined;
+    const normalized = external_node_path_default().posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
+    if (external_node_path_default().posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
+        throw new errors/* InputError */.dz(name, `must be a directory inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
+    }
+    return normalized === '' ? '.' : normalized;
+}
+/** same-major and same-minor compare semantic versions, which other tag orders do not have. */
+function semverOnly(name, value, scheme) {
+    if (value && scheme.order !== 'semver')
+        throw new errors/* InputError */.dz(name, `compares semantic versions, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: set it only with tag-order "semver".`);
+    return value;
+}
+function readComputeInputs(workingDirectory = process.cwd()) {
+    const scheme = readTagScheme();
+    // The pattern rejects shell metacharacters, spaces and quotes before anything reads the value.
+    const targetText = (0,inputs/* stringInput */.Uj)('target', {
+        required: true,
+        pattern: /^(previous|last-successful-deployment|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
+        patternDescription: `"previous", "last-successful-deployment" or ${IMAGE_TAG_DESCRIPTION}`,
+    });
+    const target = targetText === 'previous' || targetText === 'last-successful-deployment'
+        ? { kind: targetText }
+        : { kind: 'tag', ...releaseTagInput('target', targetText, scheme) };
+    const currentText = (0,inputs/* stringInput */.Uj)('current', TAG_OPTIONS);
+    const current = currentText === undefined ? undefined : releaseTagInput('current', currentText, scheme);
+    const environment = (0,inputs/* stringInput */.Uj)('environment', {
+        pattern: /^[^\r\n]{1,255}$/,
+        patternDescription: 'a GitHub environment name',
+    });
+    const githubToken = (0,inputs/* secretInput */.jY)('github-token');
+    const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
+    const ledgerSsh = readSshInputs();
+    const ledger = readLedgerPath(ledgerSsh !== undefined, workingDirectory);
+    if (ledgerSsh && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+    if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
+        throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
+    }
+    const migrationsDir = relativeDir('migrations-dir', (0,inputs/* stringInput */.Uj)('migrations-dir'));
+    const compatibilityText = (0,inputs/* stringInput */.Uj)('compatibility-file');
+    if (compatibilityText !== undefined && migrationsDir === undefined) {
+        throw new errors/* InputError */.dz('compatibility-file', 'needs "migrations-dir": the matrix maps releases to migration versions, which are read from that directory.');
+    }
+    if (compatibilityText !== undefined && scheme.order !== 'semver') {
+        throw new errors/* InputError */.dz('compatibility-file', `maps semver ranges to schemas, but tag-order is ${(0,inputs/* quote */.hD)(scheme.order)}: use it with tag-order "semver".`);
+    }
+    const migrationsFormat = (0,inputs/* enumInput */.gX)('migrations-format', COMPUTE_FORMATS, { default: 'golang-migrate' });
+    const databaseUrl = (0,inputs/* stringInput */.Uj)('database-url');
+    if (databaseUrl !== undefined && migrationsDir === undefined) {
+        throw new errors/* InputError */.dz('database-url', 'needs "migrations-dir": the database\'s history is matched against the migrations in that directory.');
+    }
+    const historyTableText = (0,inputs/* stringInput */.Uj)('history-table');
+    if (historyTableText !== undefined && databaseUrl === undefined) {
+        throw new errors/* InputError */.dz('history-table', 'needs "database-url": it names the table read in that database.');
+    }
+    const currentFromService = (0,inputs/* stringInput */.Uj)('current-from-service', {
+        pattern: SERVICE_NAME_PATTERN,
+        patternDescription: SERVICE_NAME_DESCRIPTION,
+    });
+    const currentFromSwarmService = (0,inputs/* stringInput */.Uj)('current-from-swarm-service', {
+        pattern: SERVICE_NAME_PATTERN,
+        patternDescription: 'a swarm service name (letters, digits, ".", "_" and "-")',
+    });
+    if (currentFromService && currentFromSwarmService)
+        throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
+    const projectName = (0,inputs/* stringInput */.Uj)('project-name', {
+        pattern: /^[a-z0-9][a-z0-9_-]*$/,
+        patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
+    });
+    return {
+        current,
+        target,
+        environment,
+        githubToken,
+        tagScheme: scheme,
+        repositoryPath,
+        migrationsDir,
+        migrationsFormat,
+        database: databaseUrl === undefined ? undefined : resolvePgTarget(databaseUrl),
+        historyTable: history_table_parseHistoryTable(historyTableText ??
+            (migrationsFormat === 'alembic' ? 'alembic_version' : history_DEFAULT_HISTORY_TABLES[migrationsFormat])),
+        compatibilityFile: compatibilityText === undefined ? undefined : external_node_path_default().resolve(repositoryPath, compatibilityText),
+        dbPolicy: (0,inputs/* enumInput */.gX)('db-policy', DB_POLICIES, { default: 'auto' }),
+        sameMajor: semverOnly('same-major', (0,inputs/* booleanInput */.tE)('same-major', { default: false }), scheme),
+        sameMinor: semverOnly('same-minor', (0,inputs/* booleanInput */.tE)('same-minor', { default: false }), scheme),
+        allowPrerelease: (0,inputs/* booleanInput */.tE)('allow-prerelease', { default: false }),
+        skipTags: (0,inputs/* listInput */.dt)('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
+        currentFromService,
+        currentFromSwarmService,
+        projectName,
+        ledger,
+        ledgerSsh,
+    };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/plan.ts
+
+
+
+
+
+function migrationLabel(migration) {
+    return migration.name ? `${migration.version} ${migration.name}` : migration.version;
+}
+/** Items for a sentence, the first ten of a long list and how many more: a verdict stays readable over 300 migrations. */
+function listed(items, shown = 10) {
+    return items.length > shown
+        ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`
+        : items.join(', ');
+}
+const MISSING_UP = {
+    class: 'unknown',
+    statements: [
+        {
+            sql: '',
+            line: 0,
+            class: 'unknown',
+            reasons: ['the up file is missing, so what it did is unknown; treated as breaking'],
+        },
+    ],
+};
+/**
+ * Classifies and lints each migration against the target. They are read oldest first, so that what
+ * one creates is known to the next (dropping a table created after the target loses nothing the
+ * target had); the result is newest first, the order they are reverted in.
+ */
+async function planMigrations(migrations, context) {
+    const since = sinceTarget(context.targetTag);
+    const planned = [];
+    for (const migration of [...migrations].sort((a, b) => common_compareVersions(a.version, b.version))) {
+        const label = `migration ${migrationLabel(migration)}`;
+        // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
+        const up = migration.up ? await parseSql(migration.up.sql) : undefined;
+        const downStatus = !migration.down ? 'missing' : formats_hasStatements(migration.down) ? 'present' : 'empty';
+        const down = downStatus === 'present' ? await parseSql(migration.down.sql) : undefined;
+        const classification = up ? await classifySql(up, { since, label, down }) : MISSING_UP;
+        planned.push({
+            version: migration.version,
+            name: migration.name,
+            class: classification.class,
+            up: migration.up?.path ?? null,
+            down: migration.down?.path ?? null,
+            downStatus,
+            downTransactional: migration.down ? migration.down.transactional : null,
+            downSha256: downScriptSha256(migration.down),
+            inCurrentRelease: context.currentRelease.has(migration.version),
+            statements: classification.statements,
+            dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
+            revertWarnings: down ? await lintDownMigration(up, down, `since ${label} was applied`) : [],
+        });
+    }
+    return planned.reverse();
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/repository.ts
+
+
+
+
+
+
+
+
+
+const CHECKOUT_HINT = 'Check the repository out first with full history: actions/checkout with "fetch-depth: 0".';
+/** Checks the checkout before any network call, so bad paths fail first. */
+async function openSources(inputs, client) {
+    const notes = [];
+    if (!(0,external_node_fs_.existsSync)(inputs.repositoryPath) || !(0,external_node_fs_.statSync)(inputs.repositoryPath).isDirectory()) {
+        throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a directory.`, {
+            hint: CHECKOUT_HINT,
+        });
+    }
+    const git = await inspectRepository(inputs.repositoryPath);
+    if (!git) {
+        if (inputs.migrationsDir !== undefined || !client) {
+            const why = inputs.migrationsDir !== undefined
+                ? 'migrations are read from git history'
+                : 'without github-token, tags come from git only';
+            throw new errors/* InputError */.dz('repository-path', `names ${inputs.repositoryPath}, which is not a git checkout (${why}).`, {
+                hint: CHECKOUT_HINT,
+            });
+        }
+        notes.push(`${inputs.repositoryPath} is not a git checkout: tags come from the GitHub API only.`);
+        return { client, notes };
+    }
+    if (git.shallow) {
+        if (inputs.migrationsDir !== undefined) {
+            throw new errors/* InputError */.dz('repository-path', `is a shallow clone: the migrations of older releases are not in it.`, {
+                hint: CHECKOUT_HINT,
+            });
+        }
+        notes.push('The checkout is shallow: tags missing from it are taken from the GitHub API when github-token is given.');
+    }
+    let migrationsPath;
+    if (inputs.migrationsDir !== undefined) {
+        const absolute = external_node_path_default().resolve(inputs.repositoryPath, inputs.migrationsDir);
+        const relative = external_node_path_default().relative((0,external_node_fs_.realpathSync)(git.root), (0,external_node_fs_.existsSync)(absolute)
+            ? (0,external_node_fs_.realpathSync)(absolute)
+            : external_node_path_default().join((0,external_node_fs_.realpathSync)(inputs.repositoryPath), inputs.migrationsDir));
+        if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
+            throw new errors/* InputError */.dz('migrations-dir', `resolves to ${absolute}, outside the repository at ${git.root}.`);
+        }
+        migrationsPath = relative.split((external_node_path_default()).sep).join('/');
+        const inWorkTree = (0,external_node_fs_.existsSync)(absolute) && (0,external_node_fs_.statSync)(absolute).isDirectory();
+        if (!inWorkTree && (await objectTypeAt(git.root, 'HEAD', migrationsPath)) !== 'tree') {
+            throw new errors/* InputError */.dz('migrations-dir', `"${inputs.migrationsDir}" does not exist: there is no such directory in the checkout at ${inputs.repositoryPath}.`);
+        }
+    }
+    return { git, client, migrationsPath, notes };
+}
+/** Release tags from git and, with a token, from the repository's releases and tags. */
+async function collectTags(sources, scheme) {
+    const observations = [];
+    if (sources.git)
+        observations.push(...(await listGitTags(sources.git.root)));
+    if (sources.client) {
+        const repo = currentRepository();
+        const [releases, tags] = await Promise.all([
+            listGitHubReleases(sources.client, repo),
+            listGitHubTags(sources.client, repo),
+        ]);
+        observations.push(...releases, ...tags);
+    }
+    const catalog = buildTagCatalog(observations, scheme);
+    for (const ignored of catalog.ignored)
+        core/* info */.pq(`Ignoring tag ${ignored.tag}: ${ignored.reason}.`);
+    if (catalog.otherPrefix > 0)
+        core/* info */.pq(`Ignoring ${catalog.otherPrefix} tag(s) not ${scheme.description}.`);
+    return catalog;
+}
+/**
+ * The migrations directory as checked out (the work tree, or HEAD where it is not checked out): the
+ * down files apply-down-migrations runs when it is given the same checkout.
+ */
+async function checkoutMigrations(git, migrationsPath, format) {
+    const dir = external_node_path_default().join(git.root, migrationsPath);
+    const inWorkTree = (0,external_node_fs_.existsSync)(dir) && (0,external_node_fs_.statSync)(dir).isDirectory();
+    return await formats_loadMigrations(inWorkTree ? sources_directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/migration-diff.ts
 
 
@@ -44794,8 +44835,6 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
-
-
 const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
@@ -44812,11 +44851,8 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
     const where = `${table.schema}.${table.table}`;
     const stops = [];
     const elsewhere = [];
-    if (!history.exists && !request.statedCurrent) {
-        const stateIt = request.format === 'sql-files'
-            ? ' The suite keeps this table for hand-run SQL files: before the first revert, give current-version (or compat-file) to state the version the database is at.'
-            : '';
-        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.${stateIt}`);
+    if (!history.exists) {
+        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`);
         return { versions: [], stops, elsewhere };
     }
     if (history.dirty) {
@@ -44896,16 +44932,16 @@ async function planSchema(request) {
     let targetSchema = newest(diff.target.map((migration) => migration.version));
     let fromGit = diff.pending.map((migration) => migration.version);
     let keptVersions = [];
-    const ceiling = entry?.maxSchema ?? request.statedTarget?.version;
-    if (ceiling !== undefined) {
+    if (entry) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
         const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
-        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, ceiling) <= 0)?.version ?? '0';
+        targetSchema =
+            newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
         fromGit = newestFirst
-            .filter((migration) => common_compareVersions(migration.version, ceiling) > 0)
+            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0)
             .map((migration) => migration.version);
         keptVersions = diff.pending
-            .filter((migration) => common_compareVersions(migration.version, ceiling) <= 0)
+            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)
             .map((migration) => migration.version);
     }
     const database = request.database;
@@ -44929,18 +44965,6 @@ async function planSchema(request) {
     });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
-    // A history the suite keeps (sql-files) starts from someone's word: apply-down-migrations checks the schema against it first.
-    const statedHistory = tools_migrationTool(format).statedHistory;
-    if (database && statedHistory && revertSet.versions.length) {
-        const problems = await statedHistory.check(database.client, checkout, history.current, revertSet.versions);
-        if (problems.length)
-            revert.problems.push(`the database is not at version ${history.current ?? 'none'} (${request.statedCurrent?.where ?? history_table_qualifiedName(database.table)}): ${problems.join(' ')}`);
-    }
-    if (request.statedCurrent)
-        warnings.push({
-            kind: 'stated-version',
-            message: `${history_table_qualifiedName(database?.table ?? request.historyTable)} does not exist yet (no revert has run on this database): its version ${request.statedCurrent.version} is taken from ${request.statedCurrent.where}. Give apply-down-migrations the same; it checks the schema against it and creates the table.`,
-        });
     if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({
             kind: 'schema-behind',
@@ -44960,7 +44984,6 @@ async function planSchema(request) {
         toRevert,
         kept: planned.filter((migration) => keptVersions.includes(migration.version)),
         compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
-        targetSchemaFrom: request.statedTarget?.where,
         compatibleNote: entry && toRevert.length === 0
             ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`
             : undefined,
@@ -45145,8 +45168,7 @@ function statementDetails(migrations) {
         ]);
         const table = rows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
         const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
-        const from = migration.classifiedFrom ? `; classified from ${migration.classifiedFrom}` : '';
-        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'}${from})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
+        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
     });
     return (0,summary/* details */.zH)('Statements and reasons', blocks.join('\n'));
 }
@@ -45396,9 +45418,6 @@ function verdict(facts) {
 
 
 
-
-
-
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema, decision) {
     const warnings = [...(schema?.warnings ?? [])];
@@ -45462,31 +45481,14 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
             target: target.release,
             database: inputs.database,
             historyTable: inputs.historyTable,
-            command: inputs.alembic && {
-                argv: inputs.alembic.command,
-                cwd: inputs.alembic.workingDirectory,
-                env: inputs.database ? alembicEnv(inputs.database, inputs.databaseUrl) : undefined,
-                executor: localExecutor,
-            },
         });
     let database;
     try {
-        const statedTarget = await statedTargetVersion(git.root, inputs.sqlFiles, target.release);
-        if (statedTarget)
-            core/* info */.pq(`Target schema ${statedTarget.version}: ${statedTarget.where}.`);
-        let statedCurrent;
         if (inputs.database) {
             database = await openDatabase(inputs.database, format, inputs.historyTable);
-            if (format === 'sql-files') {
-                const start = await startingHistory(git.root, inputs.sqlFiles, current.release, database.history, inputs.historyTable);
-                database.history = start.history;
-                statedCurrent = start.stated;
-            }
-            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}${statedCurrent ? ` (stated: ${statedCurrent.where})` : ''}.`);
+            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
         }
         return await planSchema({
-            statedTarget,
-            statedCurrent,
             repoRoot: sources.git.root,
             dir: sources.migrationsPath,
             format,
@@ -45511,7 +45513,7 @@ function historySourceOf(current, target, ledger) {
         return 'github';
     return '';
 }
-function ledgerNotes(historySource, ledger, backup) {
+function ledgerNotes(historySource, ledger, backup, point) {
     if (!ledger)
         return [];
     const read = historySource === 'ledger'
@@ -45520,7 +45522,12 @@ function ledgerNotes(historySource, ledger, backup) {
     const latest = backup
         ? `Latest backup in the ledger: ${backup.location} (${backup.time}, app ${backup.appVersion ?? 'unknown'}, schema ${backup.schemaVersion ?? 'unknown'}, ${backup.checksum ?? 'no checksum'}).`
         : 'The ledger records no backup.';
-    return [read, latest];
+    const restorePoint = point?.restorePoint
+        ? [
+            `Pre-deploy restore point in the ledger: ${point.restorePoint.name} at ${point.restorePoint.lsn} (${point.restorePoint.time}, backup set ${point.backupLabel ?? 'unknown'}, app ${point.appVersion ?? 'unknown'}, schema ${point.schemaVersion ?? 'unknown'}).`,
+        ]
+        : [];
+    return [read, latest, ...restorePoint];
 }
 async function run() {
     const inputs = readComputeInputs();
@@ -45539,6 +45546,7 @@ async function run() {
     const target = await resolveTarget(inputs, catalog, current, client, ledger);
     const historySource = historySourceOf(current, target, ledger);
     const backup = ledgerBackup(ledger);
+    const preDeployPoint = ledgerPreDeployPoint(ledger, current.release.tag);
     core/* info */.pq(`Rolling back from ${current.release.tag} (${current.detail}) to ${target.release.tag} (${target.detail}).`);
     const schema = await planDatabase(inputs, sources, catalog, current, target, compatibility);
     const toRevert = schema?.toRevert ?? [];
@@ -45590,6 +45598,7 @@ async function run() {
         verdict: text,
         'history-source': historySource,
         'latest-backup': backup ?? '',
+        'pre-deploy-restore-point-lsn': preDeployPoint?.restorePoint?.lsn,
     });
     core/* info */.pq(text);
     emitEvent('rollback_plan', {
@@ -45616,8 +45625,7 @@ async function run() {
         warnings,
         notes: [
             ...sources.notes,
-            ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
-            ...ledgerNotes(historySource, ledger, backup),
+            ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
             ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
         ],
         database: inputs.database ? describeTarget(inputs.database) : undefined,
@@ -45837,6 +45845,7 @@ function errorMessage(error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
@@ -45844,10 +45853,12 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, readRaw, integerInput, durationInput, jsonInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
+
 
 
 
@@ -45860,7 +45871,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -45873,7 +45884,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45889,7 +45900,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45904,14 +45915,14 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new InputError(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new InputError(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -45919,7 +45930,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new InputError(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -45955,6 +45966,18 @@ function jsonInput(name, options) {
         throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
     }
 }
+/** YAML (and therefore JSON, a subset of it). */
+function yamlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
+    }
+}
 /** A list given one item per line or comma-separated; empty items dropped. */
 function listInput(name, options) {
     const text = readRaw(name, options);
@@ -45965,10 +45988,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -48337,7 +48360,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -49263,7 +49286,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -49546,7 +49569,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class NodeBase {
     constructor(type) {
@@ -49639,7 +49662,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -49830,7 +49853,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -49951,7 +49974,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -50074,7 +50097,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 9281:
+/***/ 6424:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -53341,7 +53364,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(9281);
+var toJS = __nccwpck_require__(6424);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);

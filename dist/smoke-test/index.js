@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6350);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9058);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6350:
+/***/ 9058:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40136,6 +40136,16 @@ function latestBackup(entries, environment) {
         .filter((entry) => entry.type === 'backup')
         .at(-1);
 }
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
+        .at(-1);
+}
 
 ;// CONCATENATED MODULE: ./shared/events.ts
 function formatEvent(event, fields = {}, now = new Date()) {
@@ -40182,7 +40192,7 @@ function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
 /** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
+function deployments_workflowRunUrl(env = process.env) {
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
@@ -40257,7 +40267,28 @@ async function completeDeployment(client, repository, deploymentId, environment,
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
+;// CONCATENATED MODULE: ./shared/github/run-reference.ts
+
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
+function workflowRunReference(env = process.env) {
+    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
+}
+
+;// CONCATENATED MODULE: ./shared/github/log-url.ts
+
+
+/** The log_url of a deployment status: the run's page on GitHub, none for a local run (its run id names no page there). */
+function deploymentLogUrl(env = process.env) {
+    return env[LOCAL_RUN_ENV] ? undefined : deployments_workflowRunUrl(env);
+}
+
 ;// CONCATENATED MODULE: ./shared/github/deployment-outcome.ts
+
 
 
 
@@ -40275,7 +40306,7 @@ async function recordDeploymentOutcome(outcome) {
     try {
         const { inactivated } = await completeDeployment(client, repository, outcome.deploymentId, outcome.environment, outcome.success, {
             description: outcome.description,
-            logUrl: workflowRunUrl(),
+            logUrl: deploymentLogUrl(),
             environmentUrl: outcome.environmentUrl,
         });
         core/* info */.pq(`GitHub deployment ${outcome.deploymentId}: ${state}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);

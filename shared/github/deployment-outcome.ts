@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
-import { completeDeployment, repositoryFromEnv, workflowRunUrl, type GitHubClient } from './deployments.js';
+import { completeDeployment, repositoryFromEnv, type GitHubClient } from './deployments.js';
+import { deploymentLogUrl } from './log-url.js';
 
 /**
  * The verdict on a deployment left in_progress by an earlier step (redeploy-tag with
@@ -42,7 +43,7 @@ export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promi
       outcome.success,
       {
         description: outcome.description,
-        logUrl: workflowRunUrl(),
+        logUrl: deploymentLogUrl(),
         environmentUrl: outcome.environmentUrl,
       },
     );

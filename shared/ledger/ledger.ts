@@ -55,6 +55,11 @@ export interface BackupEntry extends Common {
   location: string;
   database: string;
   method: string;
+  /** Method pgbackrest: the restore point the backup is (recovered to by name, searched near its LSN). */
+  restorePoint?: { name: string; lsn: string; time: string; timeline: number };
+  /** Method pgbackrest: the stanza, and the label of the backup set a recovery to the point starts from. */
+  stanza?: string;
+  backupLabel?: string;
 }
 
 /**
@@ -180,5 +185,17 @@ export function currentFromLedger(
 export function latestBackup(entries: readonly LedgerEntry[], environment?: string): BackupEntry | undefined {
   return forEnvironment(entries, environment)
     .filter((entry): entry is BackupEntry => entry.type === 'backup')
+    .at(-1);
+}
+
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+export function latestBackupOfLabel(entries: readonly LedgerEntry[], label: string): BackupEntry | undefined {
+  return entries.filter((entry): entry is BackupEntry => entry.type === 'backup' && entry.label === label).at(-1);
+}
+
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+export function restorePointEntry(entries: readonly LedgerEntry[], name: string): BackupEntry | undefined {
+  return entries
+    .filter((entry): entry is BackupEntry => entry.type === 'backup' && entry.restorePoint?.name === name)
     .at(-1);
 }
