@@ -13,7 +13,7 @@ import { unexpectedFailures } from '../../scripts/demo/main.js';
 import { findCalled, step } from '../../scripts/demo/scenario.js';
 
 /**
- * The demo's second stack (`npm run demo -- --api-stack` plays it after the first): API and jobs services from one
+ * The demo's second stack (`npm run demo` plays it after the first, unless `-- --one-stack`): API and jobs services from one
  * image with Alembic inside, date-tagged releases, deployed by the example deploy.yml; the broken
  * 2026-11-25-rc1 fails its smoke test and the same auto-rollback.yml and rollback.yml roll it back,
  * downgrading through `docker-compose run --rm migrate alembic` in the image being left.

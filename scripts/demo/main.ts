@@ -33,7 +33,7 @@ export interface DemoMainOptions {
   prepare?: (world: DemoWorld) => void;
   /** The manual rollback's target; empty leaves it out (a shorter story for tests). Default v1.1.0. */
   manualRollbackTo?: string;
-  /** Also play the second stack (API and jobs, Alembic, date tags): `npm run demo -- --api-stack`. Default false. */
+  /** Also play the second stack (API and jobs, Alembic, date tags); `npm run demo` does, unless `-- --one-stack`. Default false here. */
   apiStack?: boolean;
 }
 
