@@ -39275,13 +39275,35 @@ function verifyPlanDigest(expected, now, approved) {
     });
 }
 /**
+ * Restoring an Alembic database: Alembic's versions are a graph, not a numbered line, so what a
+ * restore undoes is named by the heads alembic_version holds now, and where it ends by the heads the
+ * backup holds (the target release's). compute-rollback-target (target heads at the target tag,
+ * current heads from the database or the current tag) and restore-db (the backup's recorded heads,
+ * the database's alembic_version rows) both know these without a checkout, so both compute this one
+ * identity.
+ */
+function alembicRestoreIdentity(targetHeads, currentHeads) {
+    const sorted = (heads) => [...new Set(heads.filter((head) => head !== ''))].sort();
+    return {
+        strategy: 'restore-backup',
+        targetVersion: normalizedVersion(sorted(targetHeads).join(',')),
+        reverts: sorted(currentHeads).map((version) => ({ version, downSha256: null, transactional: true })),
+    };
+}
+/**
  * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
+ * whose history is found as backup-db finds it (schema_migrations, __diesel_schema_migrations or
+ * alembic_version in the public schema). For Alembic, `targetVersion` is the backup's heads joined
+ * by ",", as backup-db records them.
  */
 async function restoreIdentity(client, targetVersion) {
     const detected = await detectSchemaVersion(client);
     const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    if (detected?.format === 'alembic')
+        return {
+            identity: alembicRestoreIdentity((targetVersion ?? '').split(','), history.applied),
+            currentVersion: history.current,
+        };
     return {
         identity: {
             strategy: 'restore-backup',

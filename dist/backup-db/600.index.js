@@ -115,6 +115,10 @@ function segmentBatches(candidates, size) {
     }
     return batches;
 }
+/** The LSN just past `segment`'s last byte. */
+function segmentEndLsn(segment, segmentSize) {
+    return segmentStartLsn(segment, segmentSize) + BigInt(segmentSize);
+}
 const BATCH_SEGMENTS = 8;
 const PARALLEL_FETCHES = 4;
 /** How much WAL before backup-db's restore-point-lsn is read first: the record is just before it. */
@@ -137,7 +141,8 @@ async function findNearHint(host, waldump, segments, search) {
     try {
         if (!(await fetchWal(host, segment.name, search.scratchDir)))
             return undefined;
-        // pg_waldump starts at the first record after `from`, and stops (exit 1) where the next file is missing.
+        // pg_waldump starts at the first record after `from`. Without --end it would wait for the next
+        // file as for a server still writing it (10 tries, 500 ms apart: 5 s of every restore).
         const { stdout } = await host.run(waldump, [
             '--path',
             search.scratchDir,
@@ -145,6 +150,8 @@ async function findNearHint(host, waldump, segments, search) {
             String(segment.timeline),
             '--start',
             formatLsn(from),
+            '--end',
+            formatLsn(segmentEndLsn(segment, search.segmentSize)),
             '--rmgr',
             'XLOG',
         ], { okExitCodes: [0, 1] });
@@ -180,9 +187,22 @@ async function findRestorePoint(host, segments, search) {
             for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
                 await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
             }
-            // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
+            // From the lowest segment through the batch and the one after it (a record crossing into it),
+            // and no further: past --end pg_waldump would wait 5 s for a file that is not there.
             const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
-            const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
+            const end = formatLsn(segmentEndLsn(after ?? batch[0], search.segmentSize));
+            const { stdout } = await host.run(waldump, [
+                '--path',
+                search.scratchDir,
+                '--timeline',
+                String(lowest.timeline),
+                '--start',
+                start,
+                '--end',
+                end,
+                '--rmgr',
+                'XLOG',
+            ], { okExitCodes: [0, 1] });
             const inBatch = (lsn) => {
                 const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
                 return number >= lowest.number && number <= batch[0].number;
@@ -216,7 +236,7 @@ var external_node_os_default = /*#__PURE__*/__webpack_require__.n(external_node_
 var external_node_path_ = __webpack_require__(76760);
 var external_node_path_default = /*#__PURE__*/__webpack_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./shared/process.ts + 1 modules
-var process = __webpack_require__(78548);
+var shared_process = __webpack_require__(78548);
 ;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
 /**
  * ssh always hands the remote side one command string, which the remote user's shell parses. So
@@ -304,7 +324,7 @@ function normaliseKey(key) {
     return `${key.replace(/\r\n/g, '\n').trim()}\n`;
 }
 async function ssh_openSshExecutor(target) {
-    if (!(0,process/* findExecutable */.oq)('ssh')) {
+    if (!(0,shared_process/* findExecutable */.oq)('ssh')) {
         throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
             hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
         });
@@ -356,24 +376,24 @@ async function ssh_openSshExecutor(target) {
         remote: true,
         async run(command, args, runOptions = {}) {
             // Shown in errors instead of the ssh command line, which would list key and socket paths.
-            const display = `${(0,process/* formatCommand */.fE)(command, args)} (on ${description})`;
+            const display = `${(0,shared_process/* formatCommand */.fE)(command, args)} (on ${description})`;
             const envScript = remoteEnvScript(runOptions.env);
             let envFile;
             if (envScript) {
                 // One more round trip on the shared connection keeps the values out of every command line.
-                const written = await (0,process/* runProcess */.R3)('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                const written = await (0,shared_process/* runProcess */.R3)('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
                     input: envScript,
                     timeoutMs: 30_000,
                     okExitCodes: ANY_EXIT_CODE,
                 });
                 envFile = written.stdout.trim();
                 if (written.exitCode !== 0 || !envFile.startsWith('/'))
-                    throw new process/* ProcessError */.yI(`${display}: writing its environment to a private file`, written, 'failed');
+                    throw new shared_process/* ProcessError */.yI(`${display}: writing its environment to a private file`, written, 'failed');
             }
             const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
             let result;
             try {
-                result = await (0,process/* runProcess */.R3)('ssh', [...options, '--', target.host, line], {
+                result = await (0,shared_process/* runProcess */.R3)('ssh', [...options, '--', target.host, line], {
                     input: runOptions.input,
                     timeoutMs: runOptions.timeoutMs,
                     onStdoutLine: runOptions.onStdoutLine,
@@ -382,8 +402,8 @@ async function ssh_openSshExecutor(target) {
                 });
             }
             catch (error) {
-                if (error instanceof process/* ProcessError */.yI)
-                    throw new process/* ProcessError */.yI(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                if (error instanceof shared_process/* ProcessError */.yI)
+                    throw new shared_process/* ProcessError */.yI(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
                 throw error;
             }
             const okExitCodes = runOptions.okExitCodes ?? [0];
@@ -394,10 +414,10 @@ async function ssh_openSshExecutor(target) {
                 if (hint)
                     throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
             }
-            throw new process/* ProcessError */.yI(display, result, `exited with code ${result.exitCode}`);
+            throw new shared_process/* ProcessError */.yI(display, result, `exited with code ${result.exitCode}`);
         },
         async close() {
-            await (0,process/* runProcess */.R3)('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+            await (0,shared_process/* runProcess */.R3)('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
                 okExitCodes: [0, 255],
                 timeoutMs: 10_000,
             }).catch(() => undefined);
@@ -612,7 +632,7 @@ class PgBackRestHost {
             return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
         }
         catch (error) {
-            if (error instanceof process/* ProcessError */.yI) {
+            if (error instanceof shared_process/* ProcessError */.yI) {
                 const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
                 if (reason)
                     throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
@@ -906,8 +926,12 @@ var names = __webpack_require__(17717);
 var duration = __webpack_require__(15784);
 // EXTERNAL MODULE: ./shared/events.ts
 var events = __webpack_require__(44121);
-// EXTERNAL MODULE: ./shared/migrations/history.ts + 19 modules
-var migrations_history = __webpack_require__(19650);
+// EXTERNAL MODULE: ./shared/ledger/ledger.ts
+var ledger = __webpack_require__(91397);
+// EXTERNAL MODULE: ./shared/ledger/inputs.ts
+var ledger_inputs = __webpack_require__(96929);
+// EXTERNAL MODULE: ./shared/migrations/detect-history.ts + 8 modules
+var detect_history = __webpack_require__(65579);
 // EXTERNAL MODULE: ./shared/outputs.ts
 var outputs = __webpack_require__(73624);
 // EXTERNAL MODULE: ./shared/summary.ts
@@ -981,6 +1005,8 @@ function pgBackRestBackupSummary(input) {
 
 
 
+
+
 /**
  * backup-db with method "pgbackrest": for databases too big to dump before every rollback. A named
  * restore point is created (after a full/diff/incr backup when asked) and its WAL segment switched
@@ -996,7 +1022,6 @@ const DUMP_ONLY_INPUTS = [
     'artifact-name',
     'output-dir',
     'pg-bin-dir',
-    'ledger',
 ];
 function readPgBackRestBackupInputs(now) {
     (0,method/* rejectInputsOfOtherMethod */.B)('pgbackrest', DUMP_ONLY_INPUTS);
@@ -1017,6 +1042,7 @@ function readPgBackRestBackupInputs(now) {
         }),
         label,
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
+        ledger: (0,ledger_inputs/* readLedgerPath */.v)(Boolean((0,inputs/* stringInput */.Uj)('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
     };
 }
 function newBackup(before, after) {
@@ -1103,7 +1129,7 @@ async function runPgBackRestBackup(started) {
             backupTaken = true;
             lib_core/* info */.pq(`Backup ${backup.label} (${backup.type}) taken.`);
         }
-        const schemaVersion = await (0,migrations_history/* detectSchemaVersion */.th)(client);
+        const schemaVersion = await (0,detect_history/* detectSchemaVersion */.t)(client);
         const pointStarted = Date.now();
         const restorePoint = await createRestorePoint(client, inputs.restorePoint);
         const notArchived = (reason) => new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work: restore point "${restorePoint.name}" was created at ${restorePoint.lsn}, but its WAL segment ${restorePoint.segment} is not archived, so it cannot be recovered to. ${reason}\nNothing else was changed.`);
@@ -1188,12 +1214,39 @@ async function runPgBackRestBackup(started) {
             schema_version: schemaVersion?.version ?? null,
             duration_ms: durationMs,
         });
+        if (inputs.ledger)
+            await recordRestorePoint(inputs, host, result, schemaVersion?.version ?? undefined);
         lib_core/* info */.pq(`Restore point ready in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         await client?.end().catch(() => undefined);
         await (host ?? (await stanza.then((opened) => opened.host).catch(() => undefined)))?.close();
     }
+}
+/**
+ * The restore point as the ledger's backup entry, on the host pgBackRest runs on (its own user, not
+ * pgbackrest-via's): what rollback.yml recovers to by name, findable when GitHub is not. A ledger
+ * that cannot be written is a warning: the restore point exists either way.
+ */
+async function recordRestorePoint(inputs, host, result, schemaVersion) {
+    const { restorePoint } = result;
+    await (0,ledger/* appendLedger */.OC)({ path: inputs.ledger, executor: host.direct }, {
+        type: 'backup',
+        label: inputs.label,
+        appVersion: inputs.appVersion,
+        schemaVersion,
+        location: `pgbackrest stanza ${result.stanza} on ${host.direct.description}: restore point ${restorePoint.name} at ${restorePoint.lsn}`,
+        database: inputs.target.database,
+        method: 'pgbackrest',
+        restorePoint: {
+            name: restorePoint.name,
+            lsn: restorePoint.lsn,
+            time: restorePoint.createdAt.toISOString(),
+            timeline: restorePoint.timeline,
+        },
+        stanza: result.stanza,
+        backupLabel: result.backup.label,
+    }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
 }
 
 

@@ -34984,18 +34984,20 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8459);
+/* harmony import */ var _shared_postgres_pg_runtime_probe_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29145);
+/* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(59842);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(67710);
 
 
-await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'backup-db');
+
+await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .e, 'backup-db');
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8459:
+/***/ 67710:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35085,72 +35087,8 @@ function manifestDifferences(expected, actual) {
     return problems;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/backup/names.ts
-
-
-/**
- * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
- * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
- * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
- */
-const ARTIFACT_PREFIX = 'db-backup-';
-const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
-const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
-/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
-const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
-/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
-function compactTimestamp(date) {
-    return date
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z')
-        .replace(/[-:]/g, '');
-}
-/** A name part made only of characters every file system and the artifact service accept. */
-function names_safeNamePart(text) {
-    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
-}
-function defaultArtifactName(label, database, at) {
-    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${names_safeNamePart(database)}`;
-}
-function safetyArtifactName(database, at) {
-    return `${SAFETY_ARTIFACT_PREFIX}${names_safeNamePart(database)}-${compactTimestamp(at)}`;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
-function names_isBackupOfLabel(artifactName, label) {
-    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
-}
-/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
-function backupFileName(base, format, plainSuffix, encrypted) {
-    const stem = names_safeNamePart(base);
-    if (format === 'custom')
-        return `${stem}.dump${encrypted ? '.age' : ''}`;
-    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
-    if (format === 'directory')
-        return `${stem}.dir`;
-    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
-}
-/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
-function metadataPathFor(backupPath) {
-    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
-}
-function names_backupPathForMetadata(metadataPath) {
-    return metadataPath.replace(/\.metadata\.json$/, '');
-}
-function names_isMetadataFile(file) {
-    return path.basename(file).endsWith('.metadata.json');
-}
-/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
-function defaultBackupDir() {
-    return external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-backups');
-}
-
+// EXTERNAL MODULE: ./shared/backup/names.ts
+var names = __nccwpck_require__(17717);
 ;// CONCATENATED MODULE: ./shared/backup/artifacts.ts
 
 
@@ -35319,303 +35257,8 @@ async function locateBackup(dir) {
 
 // EXTERNAL MODULE: ./shared/cancellation.ts
 var cancellation = __nccwpck_require__(1707);
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(13273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
-;// CONCATENATED MODULE: ./shared/secrets.ts
-
-/**
- * Registers every form of a connection URL's password with the runner's masker, before the URL (or
- * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
- */
-function maskUrlCredentials(url) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
-        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
-        if (match?.[1])
-            maskValue(match[1]);
-        return;
-    }
-    if (parsed.password) {
-        maskValue(parsed.password);
-        maskValue(safeDecode(parsed.password));
-    }
-    const passwordParam = parsed.searchParams.get('password');
-    if (passwordParam)
-        maskValue(passwordParam);
-}
-function maskValue(secret) {
-    if (secret && secret.length > 0)
-        lib_core/* setSecret */.Pq(secret);
-}
-/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
-function redactUrl(url) {
-    try {
-        const parsed = new URL(url);
-        if (parsed.password)
-            parsed.password = '***';
-        if (parsed.searchParams.has('password'))
-            parsed.searchParams.set('password', '***');
-        return parsed.toString();
-    }
-    catch {
-        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-    }
-}
-function safeDecode(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/postgres/connection.ts
-
-
-
-
-const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
-/** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
-function resolvePgTarget(databaseUrl, inputName = 'database-url') {
-    if (databaseUrl) {
-        maskUrlCredentials(databaseUrl);
-        let url;
-        try {
-            url = new URL(databaseUrl);
-        }
-        catch {
-            throw new errors/* InputError */.dz(inputName, 'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.');
-        }
-        if (!URL_PROTOCOLS.includes(url.protocol)) {
-            throw new errors/* InputError */.dz(inputName, `must start with postgres:// or postgresql://; got "${url.protocol}//".`);
-        }
-        const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-        if (!database)
-            throw new errors/* InputError */.dz(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
-        const portText = url.port || process.env.PGPORT || '5432';
-        const port = Number(portText);
-        if (!Number.isInteger(port) || port <= 0 || port > 65535)
-            throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
-        return {
-            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
-                url.searchParams.get('host') ||
-                process.env.PGHOST ||
-                'localhost',
-            port,
-            user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
-            password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
-            database,
-            sslmode: url.searchParams.get('sslmode') ?? process.env.PGSSLMODE,
-        };
-    }
-    if (!process.env.PGHOST && !process.env.PGDATABASE) {
-        throw new errors/* InputError */.dz(inputName, 'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.');
-    }
-    maskValue(process.env.PGPASSWORD);
-    return {
-        host: process.env.PGHOST || 'localhost',
-        port: Number(process.env.PGPORT || 5432),
-        user: process.env.PGUSER || 'postgres',
-        password: process.env.PGPASSWORD,
-        database: process.env.PGDATABASE || process.env.PGUSER || 'postgres',
-        sslmode: process.env.PGSSLMODE,
-    };
-}
-/** The same server, another database (scratch databases, restores into a new database). */
-function withDatabase(target, database) {
-    return { ...target, database };
-}
-/** How the target is shown to people: never with its password. */
-function describeTarget(target) {
-    return `${target.user}@${target.host}:${target.port}/${target.database}`;
-}
-/**
- * How often a session checks that its client is still there while it runs a statement
- * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
- * statements, and without the check the server runs them to the end, holding their locks.
- */
-const CLIENT_CHECK_INTERVAL_MS = 1000;
-const CLIENT_CHECK_MIN_VERSION = 140000;
-/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
-const serverVersions = new Map();
-const serverKey = (target) => `${target.host}:${target.port}`;
-/**
- * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
- * get the same connection check as ours, once a connection has told us the server is 14 or newer.
- */
-function pgToolEnv(target, settings = {}) {
-    const options = [
-        process.env.PGOPTIONS,
-        settings.options,
-        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
-            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
-            : undefined,
-    ].filter(Boolean);
-    return {
-        PGHOST: target.host,
-        PGPORT: String(target.port),
-        PGUSER: target.user,
-        PGPASSWORD: target.password,
-        PGDATABASE: target.database,
-        PGSSLMODE: target.sslmode,
-        PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
-        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
-        PGOPTIONS: options.length ? options.join(' ') : undefined,
-    };
-}
-function sslOption(sslmode) {
-    if (!sslmode || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
-        return undefined;
-    if (sslmode === 'require')
-        return { rejectUnauthorized: false };
-    return { rejectUnauthorized: true };
-}
-/** Turns driver errors into sentences that say what to check, without the password. */
-function explainConnectionError(target, error) {
-    const where = `${target.host}:${target.port}`;
-    const code = error.code;
-    const message = error instanceof Error ? error.message : String(error);
-    switch (code) {
-        case '28P01':
-        case '28000':
-            return new errors/* ActionError */.lZ(`PostgreSQL at ${where} rejected user "${target.user}": ${message}.`, {
-                hint: 'Check the user and password in database-url (or PGUSER/PGPASSWORD).',
-            });
-        case '3D000':
-            return new errors/* ActionError */.lZ(`Database "${target.database}" does not exist on the PostgreSQL server at ${where}.`, {
-                hint: 'Check the database name at the end of database-url.',
-            });
-        case 'ECONNREFUSED':
-            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`);
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: host "${target.host}" could not be resolved.`);
-        case 'ETIMEDOUT':
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: ${code}.`);
-        default:
-            if (/timeout/i.test(message))
-                return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
-            return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
-    }
-}
-/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
-const openSessions = new Map();
-let unregisterCanceller;
-/**
- * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
- * server): a transaction in progress rolls back, and the code that was waiting on the statement
- * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
- */
-async function cancelRunningStatements() {
-    const byServer = new Map();
-    for (const { target, pid } of openSessions.values()) {
-        const key = `${serverKey(target)}/${target.user}/${target.database}`;
-        const entry = byServer.get(key) ?? { target, pids: [] };
-        entry.pids.push(pid);
-        byServer.set(key, entry);
-    }
-    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
-        const client = newClient(target, 'rollback-actions cancel', 3000);
-        client.on('error', () => undefined);
-        try {
-            await client.connect();
-            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
-            for (const row of rows)
-                if (row.cancelled)
-                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
-        }
-        catch (error) {
-            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
-        }
-        finally {
-            await client.end().catch(() => undefined);
-        }
-    }));
-}
-function newClient(target, applicationName, connectTimeoutMs) {
-    return new esm.Client({
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        password: target.password,
-        database: target.database,
-        ssl: sslOption(target.sslmode),
-        application_name: applicationName,
-        connectionTimeoutMillis: connectTimeoutMs,
-    });
-}
-async function connect(target, options = {}) {
-    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
-    // A dropped connection after connect must surface through the failing query, not crash the process.
-    client.on('error', () => undefined);
-    let session;
-    try {
-        await client.connect();
-        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
-        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
-              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
-        session = rows[0];
-    }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw explainConnectionError(target, error);
-    }
-    serverVersions.set(serverKey(target), session.version);
-    openSessions.set(client, { target, pid: session.pid });
-    client.once('end', () => openSessions.delete(client));
-    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
-    return client;
-}
-/** Runs fn with a connected client and always closes it. */
-async function withClient(target, fn, options) {
-    const client = await connect(target, options);
-    try {
-        return await fn(client);
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/** Server version as "15.4" and its major number. */
-async function serverVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
-    const num = Number(rows[0].server_version_num);
-    return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
-}
-/** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
-function quoteIdent(name) {
-    return `"${name.replace(/"/g, '""')}"`;
-}
-
+// EXTERNAL MODULE: ./shared/postgres/connection.ts + 2 modules
+var connection = __nccwpck_require__(6123);
 ;// CONCATENATED MODULE: ./shared/postgres/databases.ts
 
 
@@ -35624,7 +35267,7 @@ function quoteIdent(name) {
  * restore or a migration, and restores into a new database. Connects to the maintenance database.
  */
 function maintenanceTarget(target) {
-    return withDatabase(target, target.database === 'postgres' ? 'template1' : 'postgres');
+    return (0,connection/* withDatabase */.kR)(target, target.database === 'postgres' ? 'template1' : 'postgres');
 }
 async function databaseExists(client, name) {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -35644,16 +35287,16 @@ async function firstFreeDatabaseName(client, name) {
     throw new Error(`No free database name like "${name}" (tried ${name} to ${name}_100).`);
 }
 async function createDatabase(target, name, options = {}) {
-    await withClient(maintenanceTarget(target), async (client) => {
-        const template = options.template ? ` TEMPLATE ${quoteIdent(options.template)}` : '';
-        await client.query(`CREATE DATABASE ${quoteIdent(name)}${template}`);
+    await (0,connection/* withClient */.SV)(maintenanceTarget(target), async (client) => {
+        const template = options.template ? ` TEMPLATE ${(0,connection/* quoteIdent */.v4)(options.template)}` : '';
+        await client.query(`CREATE DATABASE ${(0,connection/* quoteIdent */.v4)(name)}${template}`);
     });
-    return withDatabase(target, name);
+    return (0,connection/* withDatabase */.kR)(target, name);
 }
 /** Drops a database, disconnecting its sessions (WITH (FORCE), PostgreSQL 13+). */
 async function dropDatabase(target, name) {
-    await withClient(maintenanceTarget(target), async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    await (0,connection/* withClient */.SV)(maintenanceTarget(target), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${(0,connection/* quoteIdent */.v4)(name)} WITH (FORCE)`);
     });
 }
 /** A uniquely named scratch database; `drop` is safe to call more than once. */
@@ -35671,7 +35314,7 @@ async function withScratchDatabase(target, prefix, fn) {
 async function countRows(client, tables) {
     const counts = {};
     for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS count FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`);
+        const { rows } = await client.query(`SELECT count(*) AS count FROM ${(0,connection/* quoteIdent */.v4)(table.schema)}.${(0,connection/* quoteIdent */.v4)(table.name)}`);
         counts[`${table.schema}.${table.name}`] = Number(rows[0].count);
     }
     return counts;
@@ -35685,191 +35328,8 @@ async function tableRowCounts(client) {
     return countRows(client, tables);
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args]
-        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
-        .join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT'
-                ? `could not be started: "${command}" was not found`
-                : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
+// EXTERNAL MODULE: ./shared/process.ts + 1 modules
+var shared_process = __nccwpck_require__(78548);
 ;// CONCATENATED MODULE: ./shared/postgres/pg-tools.ts
 
 
@@ -35916,7 +35376,7 @@ function probeVersion(executable) {
     return probe;
 }
 async function runProbe(executable) {
-    const result = await runProcess(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
+    const result = await (0,shared_process/* runProcess */.R3)(executable, ['--version'], { okExitCodes: [0, 1], timeoutMs: 10_000 }).catch(() => undefined);
     const match = result?.exitCode === 0 ? /(\d+)(?:\.(\d+))?/.exec(result.stdout.replace(/^[^)]*\)/, '')) : null;
     if (!match)
         return undefined;
@@ -35933,7 +35393,7 @@ async function runProbe(executable) {
 async function findPgTool(tool, serverMajor, binDir) {
     const dirs = binDir ? [binDir] : candidateDirectories();
     const all = dirs
-        .map((dir) => findExecutable(external_node_path_default().join(dir, tool)))
+        .map((dir) => (0,shared_process/* findExecutable */.oq)(external_node_path_default().join(dir, tool)))
         .filter((file) => file !== undefined);
     // Debian's pg_wrapper (/usr/bin/pg_dump) is a Perl script that runs one of the
     // /usr/lib/postgresql/*/bin binaries, which are candidates themselves: probing it would only
@@ -35968,7 +35428,7 @@ var external_node_zlib_ = __nccwpck_require__(38522);
 
 
 async function listArchive(pgRestore, archive) {
-    const { stdout } = await runProcess(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
+    const { stdout } = await (0,shared_process/* runProcess */.R3)(pgRestore.path, ['--list', archive], { timeoutMs: 10 * 60_000 });
     const header = (name) => new RegExp(`^;\\s+${name}:\\s*(.+)$`, 'm').exec(stdout)?.[1].trim();
     const entries = stdout
         .split('\n')
@@ -35990,7 +35450,7 @@ function checkListing(listing, expected) {
 }
 /** "schema"."name" as pg_dump --quote-all-identifiers writes it. */
 function quotedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+    return `${(0,connection/* quoteIdent */.v4)(table.schema)}.${(0,connection/* quoteIdent */.v4)(table.name)}`;
 }
 const PLAIN_COMPLETE_MARKER = '-- PostgreSQL database dump complete';
 /** Checks a plain SQL dump (raw or gzip) in one streaming pass. */
@@ -36087,55 +35547,15 @@ function planCompression(compression, format, pgDump) {
     }
     // Plain SQL is always compressed by the zstd program, whatever pg_dump could do: the dump is
     // checked for completeness as text first, and restoring it needs the same program anyway.
-    const zstd = findExecutable('zstd');
+    const zstd = (0,shared_process/* findExecutable */.oq)('zstd');
     if (!zstd) {
         throw new errors/* ActionError */.lZ('Input "compression" is "zstd" with format "plain", which is compressed with the zstd program, and zstd is not on PATH.', { hint: 'Install it (ubuntu: sudo apt-get install -y zstd) or choose compression "gzip".' });
     }
     return { compression, pgDumpArgs: [], externalZstd: zstd, plainSuffix: '.sql.zst' };
 }
 
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(15784);
-;// CONCATENATED MODULE: ./shared/backup/progress.ts
-
-
-async function withProgressGroup(title, fn, heartbeat) {
-    const started = Date.now();
-    lib_core/* startGroup */.Oh(title);
-    let timer;
-    if (heartbeat) {
-        timer = setInterval(() => {
-            void Promise.resolve(heartbeat.describe())
-                .then((text) => lib_core/* info */.pq(`... ${(0,duration/* formatDuration */.a)(Date.now() - started)}: ${text}`))
-                .catch(() => undefined);
-        }, heartbeat.everyMs);
-        timer.unref();
-    }
-    try {
-        return await fn((line) => {
-            if (line.trim() !== '')
-                lib_core/* info */.pq(line);
-        });
-    }
-    finally {
-        if (timer)
-            clearInterval(timer);
-        lib_core/* endGroup */.N4();
-    }
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-
+// EXTERNAL MODULE: ./shared/backup/progress.ts
+var progress = __nccwpck_require__(52806);
 ;// CONCATENATED MODULE: ./shared/backup/disk-space.ts
 
 
@@ -36154,7 +35574,7 @@ async function freeBytes(dir) {
 function isNoSpace(error) {
     if (error?.code === 'ENOSPC')
         return true;
-    const text = error instanceof ProcessError ? `${error.result.stderr}\n${error.result.stdout}` : (0,errors/* errorMessage */.gJ)(error);
+    const text = error instanceof shared_process/* ProcessError */.yI ? `${error.result.stderr}\n${error.result.stdout}` : (0,errors/* errorMessage */.gJ)(error);
     return /No space left on device/i.test(text);
 }
 /**
@@ -36171,8 +35591,8 @@ async function writingFile(file, needBytes, write) {
             throw error;
         const need = await Promise.resolve(needBytes()).catch(() => undefined);
         const amounts = [
-            need !== undefined ? `needs about ${formatBytes(need)}` : undefined,
-            free !== undefined ? `${formatBytes(free)} free` : undefined,
+            need !== undefined ? `needs about ${(0,progress/* formatBytes */.z)(need)}` : undefined,
+            free !== undefined ? `${(0,progress/* formatBytes */.z)(free)} free` : undefined,
         ].filter(Boolean);
         throw new errors/* ActionError */.lZ(`No space left on device writing ${file}${amounts.length ? ` (${amounts.join(', ')})` : ''}.`, {
             hint: `Free space on that file system, or point output-dir at one with room for the backup.`,
@@ -36226,11 +35646,11 @@ async function sizeOf(output) {
 }
 async function runPgDump(request) {
     try {
-        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => withProgressGroup(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => runProcess(request.pgDump.path, pgDumpArgs(request), {
-            env: pgToolEnv(request.target),
+        await writingFile(request.output, async () => Math.max(request.estimatedBytes ?? 0, await sizeOf(request.output)), () => (0,progress/* withProgressGroup */.f)(`pg_dump ${request.target.database} (${request.format}${request.jobs > 1 ? `, ${request.jobs} jobs` : ''})`, (log) => (0,shared_process/* runProcess */.R3)(request.pgDump.path, pgDumpArgs(request), {
+            env: (0,connection/* pgToolEnv */.nd)(request.target),
             onStderrLine: log,
             onStdoutLine: log,
-        }), { everyMs: 10_000, describe: async () => `${formatBytes(await sizeOf(request.output))} written so far` }));
+        }), { everyMs: 10_000, describe: async () => `${(0,progress/* formatBytes */.z)(await sizeOf(request.output))} written so far` }));
     }
     catch (error) {
         // A half-written dump must never be mistaken for a backup.
@@ -36909,8 +36329,10 @@ function parseMetadata(text, file) {
     return metadata;
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(15784);
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __nccwpck_require__(58500);
 ;// CONCATENATED MODULE: ./shared/postgres/sessions.ts
 
 
@@ -36979,7 +36401,7 @@ const WATCH_INTERVAL_MS = 200;
  * for a lock longer than `timeoutMs` is cancelled. `stop()` ends the watch and says whether it fired.
  */
 async function watchLockWaits(target, applicationName, timeoutMs) {
-    const client = await connect(target, { applicationName: 'rollback-actions lock watch' });
+    const client = await (0,connection/* connect */.Ng)(target, { applicationName: 'rollback-actions lock watch' });
     const waitingSince = new Map();
     let fired = false;
     let stopped = false;
@@ -37004,7 +36426,7 @@ async function watchLockWaits(target, applicationName, timeoutMs) {
     const loop = (async () => {
         while (!stopped) {
             await look().catch(() => undefined);
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(WATCH_INTERVAL_MS);
+            await (0,external_node_timers_promises_.setTimeout)(WATCH_INTERVAL_MS);
         }
     })();
     return {
@@ -37052,12 +36474,12 @@ async function plainSqlFile(file, tempDir) {
         await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), (0,external_node_zlib_.createGunzip)(), (0,external_node_fs_.createWriteStream)(sql, { mode: 0o600 }));
     }
     else {
-        const zstd = findExecutable('zstd');
+        const zstd = (0,shared_process/* findExecutable */.oq)('zstd');
         if (!zstd)
             throw new errors/* ActionError */.lZ(`${external_node_path_default().basename(file)} is zstd-compressed SQL, and the zstd program is not on PATH.`, {
                 hint: 'Install it first (ubuntu: sudo apt-get install -y zstd).',
             });
-        await runProcess(zstd, ['-d', '-q', '-f', file, '-o', sql]);
+        await (0,shared_process/* runProcess */.R3)(zstd, ['-d', '-q', '-f', file, '-o', sql]);
     }
     return { sql, cleanup: () => (0,promises_.rm)(sql, { force: true }) };
 }
@@ -37081,7 +36503,7 @@ async function restoreBackup(request) {
     }
 }
 async function runRestoreTool(request, applicationName) {
-    const env = pgToolEnv(request.target, { applicationName });
+    const env = (0,connection/* pgToolEnv */.nd)(request.target, { applicationName });
     if (request.format === 'plain') {
         if (!request.psql)
             throw new Error('restoreBackup: psql is required for plain dumps');
@@ -37105,8 +36527,8 @@ async function runRestoreTool(request, applicationName) {
             ];
             if (request.singleTransaction)
                 args.splice(4, 0, '--single-transaction');
-            await withProgressGroup(`psql: restore into ${request.target.database}`, (log) => runProcess(request.psql.path, args, {
-                env: pgToolEnv(request.target, { applicationName, options: '--client-min-messages=warning' }),
+            await (0,progress/* withProgressGroup */.f)(`psql: restore into ${request.target.database}`, (log) => (0,shared_process/* runProcess */.R3)(request.psql.path, args, {
+                env: (0,connection/* pgToolEnv */.nd)(request.target, { applicationName, options: '--client-min-messages=warning' }),
                 onStderrLine: log,
                 onStdoutLine: log,
             }));
@@ -37126,7 +36548,7 @@ async function runRestoreTool(request, applicationName) {
     if (request.noOwner)
         args.push('--no-owner', '--no-privileges');
     args.push(request.backupPath);
-    await withProgressGroup(`pg_restore: restore into ${request.target.database}`, (log) => runProcess(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
+    await (0,progress/* withProgressGroup */.f)(`pg_restore: restore into ${request.target.database}`, (log) => (0,shared_process/* runProcess */.R3)(request.pgRestore.path, args, { env, onStderrLine: log, onStdoutLine: log }));
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/size-gate.ts
@@ -37151,6 +36573,13 @@ function parseByteSize(text) {
         return undefined;
     return Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]);
 }
+/** A size input's text (read with its default): bytes, or undefined for "none". */
+function sizeOrNone(name, text) {
+    const bytes = text === 'none' ? undefined : parseByteSize(text);
+    if (text !== 'none' && bytes === undefined)
+        throw new errors/* InputError */.dz(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
+    return bytes;
+}
 async function size_gate_freeBytes(dir) {
     const stats = await (0,promises_.statfs)(dir);
     return stats.bavail * stats.bsize;
@@ -37160,15 +36589,15 @@ const ALTERNATIVES = 'Alternatives: method "pgbackrest" (a restore point takes s
 /** Throws before anything is dumped when the data to dump cannot fit; returns what was compared, for the log. */
 async function checkDumpFits(request) {
     const free = await size_gate_freeBytes(request.outputDir);
-    const data = `the ${request.tableCount} table(s) to dump hold ${formatBytes(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
+    const data = `the ${request.tableCount} table(s) to dump hold ${(0,progress/* formatBytes */.z)(request.dataBytes)} of data (heap and TOAST, what pg_dump reads)`;
     if (request.dataBytes > free) {
-        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the ${formatBytes(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the ${(0,progress/* formatBytes */.z)(free)} free in ${request.outputDir}; the dump could fill the disk part-way.`, { hint: ALTERNATIVES });
     }
     const limit = request.upload ? request.gate.artifactLimitBytes : undefined;
     if (limit !== undefined && request.dataBytes > limit) {
-        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${formatBytes(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
+        throw new errors/* ActionError */.lZ(`Stopped before dumping: ${data}, more than the artifact-size-limit of ${(0,progress/* formatBytes */.z)(limit)}; the upload would be refused by the artifact storage quota.`, { hint: ALTERNATIVES });
     }
-    return `${formatBytes(request.dataBytes)} of table data to dump; ${formatBytes(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${formatBytes(limit)}` : ''}`;
+    return `${(0,progress/* formatBytes */.z)(request.dataBytes)} of table data to dump; ${(0,progress/* formatBytes */.z)(free)} free in ${request.outputDir}${limit !== undefined ? `; artifact-size-limit ${(0,progress/* formatBytes */.z)(limit)}` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./shared/backup/verify-full.ts
@@ -37182,17 +36611,1768 @@ async function checkDumpFits(request) {
  */
 async function readArchiveToEnd(pgRestore, archive) {
     try {
-        await runProcess(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
+        await (0,shared_process/* runProcess */.R3)(pgRestore.path, ['--file=/dev/null', archive], { timeoutMs: 6 * 3600_000 });
     }
     catch (error) {
-        const detail = error instanceof ProcessError
-            ? lastLines(error.result.stderr || error.result.stdout, 5)
+        const detail = error instanceof shared_process/* ProcessError */.yI
+            ? (0,shared_process/* lastLines */.w$)(error.result.stderr || error.result.stdout, 5)
             : error.message;
         throw new errors/* ActionError */.lZ(`The archive ${archive} is damaged: its table of contents is intact, but pg_restore cannot read its data back:\n${detail}`);
     }
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
+// EXTERNAL MODULE: ./shared/migrations/detect-history.ts + 8 modules
+var detect_history = __nccwpck_require__(65579);
+;// CONCATENATED MODULE: ./shared/backup/snapshot.ts
+
+
+
+
+
+
+const qualified = (table) => `${table.schema}.${table.name}`;
+/**
+ * A pg_dump/psql name pattern as PostgreSQL regular expressions (processSQLNamePattern): unquoted
+ * text is folded to lower case, `*` is `.*`, `?` is `.`, `.` separates schema from name, `$` is
+ * literal, double quotes keep case and make everything literal; other regex syntax passes through.
+ */
+function namePatternToRegex(pattern) {
+    const parts = [''];
+    let quoted = false;
+    for (let index = 0; index < pattern.length; index++) {
+        const char = pattern[index];
+        if (char === '"') {
+            if (quoted && pattern[index + 1] === '"') {
+                parts[parts.length - 1] += '"';
+                index++;
+            }
+            else
+                quoted = !quoted;
+        }
+        else if (quoted) {
+            parts[parts.length - 1] += (0,names/* escapeRegExp */.Nt)(char);
+        }
+        else if (char === '.') {
+            parts.push('');
+        }
+        else if (char === '*') {
+            parts[parts.length - 1] += '.*';
+        }
+        else if (char === '?') {
+            parts[parts.length - 1] += '.';
+        }
+        else if (char === '$') {
+            parts[parts.length - 1] += '\\$';
+        }
+        else {
+            parts[parts.length - 1] += char.toLowerCase();
+        }
+    }
+    const anchor = (text) => `^(${text})$`;
+    if (parts.length === 1)
+        return { name: anchor(parts[0]) };
+    // database.schema.table: pg_dump accepts only the current database; the schema and name count.
+    return { schema: anchor(parts[parts.length - 2]), name: anchor(parts[parts.length - 1]) };
+}
+class DumpSnapshot {
+    client;
+    id;
+    database;
+    constructor(client, 
+    /** The exported snapshot id, or undefined when the server would not export one. */
+    id, database) {
+        this.client = client;
+        this.id = id;
+        this.database = database;
+    }
+    /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
+    static async open(target, lockTimeoutMs = 0) {
+        const client = await (0,connection/* connect */.Ng)(target, { applicationName: 'rollback-actions backup-db' });
+        try {
+            // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
+            // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
+            // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
+            await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
+            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+            let id;
+            try {
+                id = (await client.query('SELECT pg_export_snapshot() AS id')).rows[0].id;
+            }
+            catch (error) {
+                // (Snapshots cannot be exported from a subtransaction, so there is no savepoint to go back to.)
+                await client.query('ROLLBACK');
+                await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+                lib_core/* warning */.$e(`The server would not export a snapshot (${(0,errors/* errorMessage */.gJ)(error)}); row counts are read beside the dump, not in its snapshot.`);
+            }
+            return new DumpSnapshot(client, id, target.database);
+        }
+        catch (error) {
+            await client.end().catch(() => undefined);
+            throw error;
+        }
+    }
+    /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
+    async tables(include, exclude) {
+        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY 1, 2`);
+        // Relations pg_dump's --table / --exclude-table patterns select from (expand_table_name_patterns).
+        const matching = async (patterns, input) => {
+            const names = new Set();
+            for (const pattern of patterns) {
+                const regex = namePatternToRegex(pattern);
+                const sql = `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND c.relname ~ $1 AND ${regex.schema ? 'n.nspname ~ $2' : 'pg_catalog.pg_table_is_visible(c.oid)'}`;
+                // The failed query ends the transaction, which is fine: the backup stops here (prepareBackup closes the snapshot).
+                const rows = await this.client
+                    .query(sql, regex.schema ? [regex.name, regex.schema] : [regex.name])
+                    .then((result) => result.rows)
+                    .catch((error) => {
+                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which is not a valid pg_dump name pattern: ${(0,errors/* errorMessage */.gJ)(error)}.`);
+                });
+                // pg_dump --strict-names would stop on it after the snapshot is taken; say so up front, naming the input.
+                if (input === 'tables' && rows.length === 0) {
+                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which matches no table, view or sequence in database "${this.database}": no matching tables were found for pattern "${pattern}". Nothing was dumped.`);
+                }
+                for (const row of rows)
+                    names.add(qualified(row));
+            }
+            return names;
+        };
+        const included = include.length > 0 ? await matching(include, 'tables') : undefined;
+        const excluded = await matching(exclude, 'exclude-tables');
+        return all.rows
+            .map((row) => ({
+            schema: row.schema,
+            name: row.name,
+            kind: row.kind,
+            bytes: Number(row.bytes),
+            dataBytes: Number(row.data_bytes),
+        }))
+            .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
+    }
+    /**
+     * Row counts of the `limit` largest tables, in this snapshot: exact (a full scan each, beside the
+     * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
+     * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
+     */
+    async rowCounts(tables, limit, maxDataBytes = Infinity) {
+        const largest = [...tables]
+            .sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b)))
+            .slice(0, limit);
+        const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
+        const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
+        const estimated = {};
+        if (tooBig.length > 0) {
+            const { rows } = await this.client.query(`SELECT n.nspname || '.' || c.relname AS name, c.reltuples::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND c.reltuples >= 0`, [tooBig.map((table) => table.schema), tooBig.map((table) => table.name)]);
+            for (const row of rows)
+                estimated[row.name] = Math.round(row.estimate);
+        }
+        const sorted = (record) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+        return { exact: sorted(counts), estimated: sorted(estimated) };
+    }
+    async schemaVersion() {
+        const found = await (0,detect_history/* detectSchemaVersion */.t)(this.client);
+        return found ? { tool: found.format, table: found.table, version: found.version, dirty: found.dirty } : null;
+    }
+    async close() {
+        await this.client.query('COMMIT').catch(() => undefined);
+        await this.client.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/backup/backup.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_ROW_COUNT_LIMIT = 100;
+/**
+ * Everything that can fail without writing anything: the connection, the server version, a fitting
+ * pg_dump (and pg_restore/psql), compression support, the output path. The snapshot transaction is
+ * opened at the same time as the client programs are probed, so the dump starts without a gap.
+ */
+async function prepareBackup(request) {
+    const started = Date.now();
+    const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
+    try {
+        const server = await (0,connection/* serverVersion */.qh)(snapshot.client);
+        lib_core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(request.target)}: PostgreSQL ${server.text}.`);
+        const needsPsql = request.format === 'plain' && request.verify === 'restore';
+        // The catalog is read in the snapshot while the client programs are probed; one query after the
+        // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
+        const catalog = (async () => [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()])();
+        catalog.catch(() => undefined);
+        const lookups = await Promise.allSettled([
+            findPgTool('pg_dump', server.major, request.pgBinDir),
+            request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
+            needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
+        ]);
+        // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
+        for (const result of lookups)
+            if (result.status === 'rejected')
+                throw result.reason;
+        const [pgDump, pgRestore, psql] = lookups.map((result) => result.value);
+        if (!pgDump)
+            throw new Error('unreachable: the pg_dump lookup returned nothing');
+        lib_core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
+        const plan = planCompression(request.compression, request.format, pgDump);
+        await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
+        // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
+        const output = external_node_path_default().join(request.outputDir, (0,names/* backupFileName */.iP)(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
+        for (const existing of [
+            output,
+            `${output}${ENCRYPTED_SUFFIX}`,
+            `${output}.zst`,
+            `${output}.zst${ENCRYPTED_SUFFIX}`,
+        ]) {
+            if ((0,external_node_fs_.existsSync)(existing))
+                throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
+        }
+        const [tables, schemaVersion] = await catalog;
+        if (request.sizeGate && !request.schemaOnly) {
+            const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
+            const fits = await checkDumpFits({
+                dataBytes,
+                tableCount: tables.length,
+                outputDir: request.outputDir,
+                upload: Boolean(request.artifact),
+                gate: request.sizeGate,
+            });
+            lib_core/* info */.pq(`Size gate: ${fits}.`);
+        }
+        return {
+            request,
+            server,
+            pgDump,
+            pgRestore,
+            psql,
+            plan,
+            output,
+            snapshot,
+            tables,
+            schemaVersion,
+            prepareMs: Date.now() - started,
+        };
+    }
+    catch (error) {
+        await snapshot.close();
+        throw error;
+    }
+}
+function expectedTables(tables, schemaOnly) {
+    return { tables, withData: schemaOnly ? [] : tables.filter((table) => table.kind === 'r') };
+}
+async function verifyDump(prepared, expected) {
+    const { request, output } = prepared;
+    if (request.format === 'plain') {
+        const problems = await checkPlainDump(output, prepared.plan.compression.method === 'gzip', expected);
+        if (problems.length)
+            throw new errors/* ActionError */.lZ(`The plain dump ${external_node_path_default().basename(output)} is incomplete: ${problems.join('; ')}.`);
+        return `plain SQL complete: ${expected.tables.length} table(s) created${request.schemaOnly ? '' : ` and ${expected.withData.length} filled`}`;
+    }
+    const listing = await listArchive(prepared.pgRestore, output);
+    const problems = checkListing(listing, expected);
+    if (problems.length)
+        throw new errors/* ActionError */.lZ(`The archive ${external_node_path_default().basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
+    const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
+    return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore, output)}` : listed;
+}
+/** Restores the dump into a scratch database on the same server and compares the row counts. */
+async function verifyByRestore(prepared, rowCounts) {
+    const { request } = prepared;
+    const name = `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
+    lib_core/* info */.pq(`Verifying by restoring into the scratch database ${name}.`);
+    await createDatabase(request.target, name, { template: 'template0' }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`verify "restore" needs to create a scratch database on the server and could not: ${error.message}`, {
+            hint: 'Grant the backup user CREATEDB, or use verify "archive".',
+        });
+    });
+    let verified = false;
+    try {
+        const scratch = (0,connection/* withDatabase */.kR)(request.target, name);
+        await restoreBackup({
+            target: scratch,
+            backupPath: prepared.output,
+            format: request.format,
+            pgRestore: prepared.pgRestore,
+            psql: prepared.psql,
+            clean: false,
+            singleTransaction: true,
+            noOwner: request.format !== 'plain',
+            tempDir: request.outputDir,
+        });
+        const restored = await (0,connection/* withClient */.SV)(scratch, (client) => tableRowCounts(client));
+        const mismatches = Object.entries(rowCounts).filter(([table, count]) => restored[table] !== count);
+        if (mismatches.length) {
+            throw new errors/* ActionError */.lZ(`The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`);
+        }
+        verified = true;
+        return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
+    }
+    finally {
+        await dropDatabase(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => lib_core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
+    }
+}
+function runContext() {
+    if (!process.env.GITHUB_RUN_ID)
+        return null;
+    return {
+        repository: process.env.GITHUB_REPOSITORY ?? null,
+        runId: process.env.GITHUB_RUN_ID ?? null,
+        runAttempt: process.env.GITHUB_RUN_ATTEMPT ?? null,
+        workflow: process.env.GITHUB_WORKFLOW ?? null,
+    };
+}
+/**
+ * Dumps, verifies, compresses, encrypts and records the backup. Files are created readable by
+ * this user only (umask 077 for pg_dump and zstd too), also in an output-dir that already exists.
+ * Until the metadata is written every file of it is partial: a failure or a cancellation removes
+ * them all (cancellation.ts), so nothing half-done can pass for a backup or keep the disk full.
+ */
+async function takeBackup(prepared) {
+    const previousUmask = process.umask(0o077);
+    try {
+        return await dumpAndRecord(prepared);
+    }
+    finally {
+        process.umask(previousUmask);
+    }
+}
+async function dumpAndRecord(prepared) {
+    const started = Date.now();
+    const { request, output } = prepared;
+    const createdAt = new Date();
+    let backupPath = output;
+    const { snapshot, tables, schemaVersion } = prepared;
+    const partials = [output, `${output}.zst`, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst${ENCRYPTED_SUFFIX}`];
+    partials.push(...partials.map(names/* metadataPathFor */.Gz));
+    const unregister = partials.map((file) => cancellation/* cancellation */.WN.partialFile(file));
+    // What each phase took: the cost of everything beyond pg_dump, phase by phase (rowCounts runs beside
+    // the dump and the checksum beside the archive check, so these overlap).
+    const timings = { prepare: prepared.prepareMs };
+    const timed = async (phase, work) => {
+        const phaseStarted = Date.now();
+        try {
+            return await work;
+        }
+        finally {
+            timings[phase] = Date.now() - phaseStarted;
+        }
+    };
+    try {
+        let rowCounts = {};
+        let estimatedRowCounts = {};
+        try {
+            const counted = request.schemaOnly
+                ? Promise.resolve({ exact: {}, estimated: {} })
+                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
+            // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
+            const [dumped, counts] = await Promise.allSettled([
+                timed('dump', runPgDump({
+                    target: request.target,
+                    pgDump: prepared.pgDump,
+                    format: request.format,
+                    jobs: request.jobs,
+                    plan: prepared.plan,
+                    schemaOnly: request.schemaOnly,
+                    tables: request.tables,
+                    excludeTables: request.excludeTables,
+                    snapshot: snapshot.id,
+                    output,
+                    lockWaitTimeoutMs: request.lockWaitTimeoutMs,
+                    estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
+                })),
+                timed('rowCounts', counted),
+            ]);
+            if (dumped.status === 'rejected')
+                throw dumped.reason;
+            if (counts.status === 'rejected')
+                throw counts.reason;
+            rowCounts = counts.value.exact;
+            estimatedRowCounts = counts.value.estimated;
+        }
+        finally {
+            await snapshot.close();
+        }
+        const expected = expectedTables(tables, request.schemaOnly);
+        // When the dump is stored as written, its checksum is read while the archive is checked.
+        const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
+        const earlyChecksum = storedAsWritten ? timed('checksum', backupChecksum(output)) : undefined;
+        earlyChecksum?.catch(() => undefined);
+        let archiveCheck = await timed('verify', verifyDump(prepared, expected));
+        lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
+        cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
+        const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
+        if (restoreCheck)
+            lib_core/* info */.pq(`Verified: ${restoreCheck}.`);
+        if (prepared.plan.externalZstd) {
+            const level = prepared.plan.compression.level ?? 3;
+            await writingFile(`${output}.zst`, async () => (await (0,promises_.stat)(output)).size, () => (0,shared_process/* runProcess */.R3)(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
+            backupPath = `${output}.zst`;
+            // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
+            if (request.verify === 'full') {
+                await (0,shared_process/* runProcess */.R3)(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
+                archiveCheck += '; the .zst file read to its end (zstd -t)';
+            }
+        }
+        let encryption = null;
+        if (request.encryptionKey) {
+            const encrypted = await encryptBackup(backupPath, request.encryptionKey);
+            backupPath = encrypted.path;
+            encryption = encrypted.record;
+            lib_core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
+        }
+        const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', backupChecksum(backupPath));
+        const metadataPath = (0,names/* metadataPathFor */.Gz)(backupPath);
+        const metadata = {
+            metadataVersion: 1,
+            kind: request.kind,
+            createdAt: createdAt.toISOString(),
+            label: request.label,
+            appVersion: request.appVersion ?? null,
+            database: request.target.database,
+            source: (0,connection/* describeTarget */.ff)(request.target),
+            serverVersion: prepared.server.text,
+            pgDump: { version: prepared.pgDump.version, major: prepared.pgDump.major },
+            format: request.format,
+            compression: describeCompression(prepared.plan.compression),
+            compressedBy: prepared.plan.compression.method === 'none' ? null : prepared.plan.externalZstd ? 'zstd-program' : 'pg_dump',
+            jobs: request.jobs,
+            schemaOnly: request.schemaOnly,
+            tables: request.tables,
+            excludeTables: request.excludeTables,
+            file: external_node_path_default().basename(backupPath),
+            size: checksum.size,
+            checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
+            encryption,
+            schemaVersion,
+            dumpedTables: tables.map(qualified),
+            rowCounts,
+            ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
+            rowCountsCover: request.schemaOnly
+                ? 'none'
+                : Object.keys(estimatedRowCounts).length > 0
+                    ? 'size-limited'
+                    : Object.keys(rowCounts).length < expected.withData.length
+                        ? 'largest-tables'
+                        : 'all-tables',
+            consistentSnapshot: Boolean(snapshot.id),
+            verification: { archive: archiveCheck, restore: restoreCheck },
+            durationMs: Date.now() - started,
+            timings,
+            artifact: request.artifact ?? null,
+            run: runContext(),
+        };
+        await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
+        for (const done of unregister)
+            done();
+        return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
+    }
+    catch (error) {
+        // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
+        for (const leftover of partials)
+            (0,cancellation/* removePartial */.cU)(leftover);
+        for (const done of unregister)
+            done();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
+
+
+
+
+
+/**
+ * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
+ * has no artifact service: backup-db keeps its backups in this directory of the operator's
+ * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
+ */
+const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
+function localBackupDir() {
+    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
+}
+function describeWanted(wanted) {
+    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
+}
+function matches(metadata, wanted) {
+    if ('name' in wanted)
+        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
+    return metadata.kind === 'backup' && metadata.label === wanted.label;
+}
+/**
+ * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
+ * deployment ledger has the last word when it records one: the backup with the checksum of its
+ * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
+ * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
+ * The checksum itself is verified by the caller, as for an artifact.
+ */
+async function findInBackupDir(dir, wanted, ledger) {
+    const names = await readdir(dir).catch(() => undefined);
+    if (!names)
+        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+    const found = [];
+    for (const name of names.filter(isMetadataFile)) {
+        const metadataPath = path.join(dir, name);
+        const metadata = await readMetadata(metadataPath).catch(() => undefined);
+        if (metadata && matches(metadata, wanted))
+            found.push({ metadataPath, metadata });
+    }
+    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
+    const named = 'label' in wanted ? ledger?.entry : undefined;
+    if (named?.checksum) {
+        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
+        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
+        if (!chosen)
+            throw new ActionError(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
+                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
+            });
+        return {
+            ...chosen,
+            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
+        };
+    }
+    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
+    if (!newest)
+        throw new ActionError(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
+            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
+        });
+    const why = 'name' in wanted
+        ? ''
+        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
+    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
+}
+
+// EXTERNAL MODULE: ./shared/engine/executor.ts + 1 modules
+var executor = __nccwpck_require__(44298);
+// EXTERNAL MODULE: ./shared/ledger/ledger.ts
+var ledger = __nccwpck_require__(91397);
+// EXTERNAL MODULE: ./shared/events.ts
+var events = __nccwpck_require__(44121);
+// EXTERNAL MODULE: ./shared/outputs.ts
+var outputs = __nccwpck_require__(73624);
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(96566);
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(18573);
+// EXTERNAL MODULE: ./shared/ledger/inputs.ts
+var ledger_inputs = __nccwpck_require__(96929);
+// EXTERNAL MODULE: ./shared/backup/method.ts
+var method = __nccwpck_require__(59652);
+;// CONCATENATED MODULE: ./actions/backup-db/inputs.ts
+
+
+
+
+
+
+
+
+
+
+const VERIFY_MODES = ['archive', 'full', 'restore'];
+/** Inputs only method "pgbackrest" reads (those without defaults). */
+const PGBACKREST_ONLY_INPUTS = [
+    'pgbackrest-stanza',
+    'pgbackrest-config',
+    'pgbackrest-via',
+    'restore-point',
+    'ssh-host',
+    'ssh-user',
+    'ssh-key',
+    'known-hosts',
+];
+function readSizeGate() {
+    const artifactLimitBytes = sizeOrNone('artifact-size-limit', (0,inputs/* stringInput */.Uj)('artifact-size-limit', { default: '50GB' }));
+    return (0,inputs/* booleanInput */.tE)('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
+}
+function readBackupMethod() {
+    return (0,inputs/* enumInput */.gX)('method', method/* METHODS */.J, { default: 'dump' });
+}
+async function readBackupInputs() {
+    (0,method/* rejectInputsOfOtherMethod */.B)('dump', PGBACKREST_ONLY_INPUTS);
+    const target = (0,connection/* resolvePgTarget */.hh)((0,inputs/* stringInput */.Uj)('database-url'));
+    const format = (0,inputs/* enumInput */.gX)('format', BACKUP_FORMATS, { default: 'custom' });
+    const jobs = (0,inputs/* integerInput */.$A)('jobs', { default: 1, min: 1, max: 32 });
+    if (jobs > 1 && format !== 'directory')
+        throw new errors/* InputError */.dz('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
+    const encryptionKey = (await readEncryptionSecret((0,inputs/* secretInput */.jY)('encryption-key'), 'encrypt'))?.key;
+    if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
+        throw new errors/* InputError */.dz('encryption-key', 'is a passphrase, and format is "directory": every file of a directory backup is its own age file, and `age -d` would ask for the passphrase once per file. Use an age identity (age-keygen) for directory backups, or format "custom".');
+    }
+    return {
+        target,
+        format,
+        jobs,
+        compression: parseCompression((0,inputs/* stringInput */.Uj)('compression', { default: 'gzip:6' })),
+        schemaOnly: (0,inputs/* booleanInput */.tE)('schema-only', { default: false }),
+        tables: (0,inputs/* listInput */.dt)('tables'),
+        excludeTables: (0,inputs/* listInput */.dt)('exclude-tables'),
+        label: (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: names/* LABEL_PATTERN */.mW, patternDescription: names/* LABEL_DESCRIPTION */.Ck }),
+        appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
+        upload: (0,inputs/* booleanInput */.tE)('upload', { default: true }),
+        artifactName: (0,inputs/* stringInput */.Uj)('artifact-name', {
+            pattern: names/* ARTIFACT_NAME_PATTERN */.q9,
+            patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines',
+        }),
+        retentionDays: (0,inputs/* integerInput */.$A)('retention-days', { default: 7, min: 1, max: 90 }),
+        encryptionKey,
+        verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
+        pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
+        outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
+        ledger: (0,ledger_inputs/* readLedgerPath */.v)(false, process.env.GITHUB_WORKSPACE || process.cwd()),
+        sizeGate: readSizeGate(),
+        rowCountMaxBytes: sizeOrNone('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
+    };
+}
+
+// EXTERNAL MODULE: ./actions/backup-db/summary.ts
+var backup_db_summary = __nccwpck_require__(35210);
+;// CONCATENATED MODULE: ./actions/backup-db/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function run() {
+    const started = Date.now();
+    // Method pgbackrest's modules are loaded on its path only: a dump's start compiles none of them.
+    if (readBackupMethod() === 'pgbackrest')
+        return await (await __nccwpck_require__.e(/* import() */ 600).then(__nccwpck_require__.bind(__nccwpck_require__, 14600))).runPgBackRestBackup(started);
+    const given = await readBackupInputs();
+    const localDir = localBackupDir();
+    const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
+    const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
+    if (keptLocally)
+        lib_core/* info */.pq(`No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`);
+    if (inputs.upload && !artifactServiceAvailable()) {
+        throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
+            hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
+        });
+    }
+    const artifactName = inputs.artifactName ?? (0,names/* defaultArtifactName */.Vb)(inputs.label, inputs.target.database, new Date());
+    const outputDir = inputs.outputDir ?? (0,names/* defaultBackupDir */.Xk)();
+    const prepared = await prepareBackup({
+        target: inputs.target,
+        format: inputs.format,
+        jobs: inputs.jobs,
+        compression: inputs.compression,
+        schemaOnly: inputs.schemaOnly,
+        tables: inputs.tables,
+        excludeTables: inputs.excludeTables,
+        label: inputs.label,
+        appVersion: inputs.appVersion,
+        encryptionKey: inputs.encryptionKey,
+        verify: inputs.verify,
+        pgBinDir: inputs.pgBinDir,
+        outputDir,
+        sizeGate: inputs.sizeGate,
+        rowCountMaxBytes: inputs.rowCountMaxBytes,
+        baseName: artifactName,
+        kind: 'backup',
+        artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
+    });
+    cancellation/* journal */.W8.step(`Connected to ${(0,connection/* describeTarget */.ff)(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
+    (0,events/* emitEvent */.c)('backup_start', {
+        database: inputs.target.database,
+        label: inputs.label,
+        format: inputs.format,
+        server_version: prepared.server.text,
+    });
+    const backup = await takeBackup(prepared);
+    lib_core/* info */.pq(`Backup ${backup.path}: ${(0,progress/* formatBytes */.z)(backup.size)}, SHA-256 ${backup.checksum}.`);
+    cancellation/* journal */.W8.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);
+    let artifact;
+    if (inputs.upload) {
+        const uploaded = await uploadBackupArtifact({
+            name: artifactName,
+            backupPath: backup.path,
+            metadataPath: backup.metadataPath,
+            retentionDays: inputs.retentionDays,
+            incompressible: inputs.compression.method !== 'none' || Boolean(inputs.encryptionKey),
+        });
+        artifact = { id: uploaded.id, name: artifactName, retentionDays: inputs.retentionDays };
+        lib_core/* info */.pq(`Uploaded artifact ${artifactName} (id ${uploaded.id}, ${(0,progress/* formatBytes */.z)(uploaded.size)}).`);
+    }
+    const durationMs = Date.now() - started;
+    (0,outputs/* setOutputs */.n)({
+        path: backup.path,
+        'metadata-path': backup.metadataPath,
+        checksum: backup.checksum,
+        size: backup.size,
+        'artifact-id': artifact?.id,
+        'artifact-name': artifact?.name,
+        metadata: backup.metadata,
+        'schema-version': backup.metadata.schemaVersion?.version ?? '',
+        'duration-ms': durationMs,
+    });
+    await (0,summary/* writeSummary */.Sy)((0,backup_db_summary/* backupSummary */.fj)({ metadata: backup.metadata, path: backup.path, artifact, durationMs }));
+    (0,events/* emitEvent */.c)('backup_complete', {
+        database: inputs.target.database,
+        label: inputs.label,
+        checksum: backup.checksum,
+        size: backup.size,
+        artifact_id: artifact?.id,
+        artifact_name: artifact?.name,
+        schema_version: backup.metadata.schemaVersion?.version ?? null,
+        duration_ms: durationMs,
+    });
+    if (inputs.ledger) {
+        await (0,ledger/* appendLedger */.OC)({ path: inputs.ledger, executor: executor/* localExecutor */.F }, {
+            type: 'backup',
+            label: inputs.label,
+            appVersion: inputs.appVersion,
+            schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
+            checksum: `sha256:${backup.checksum}`,
+            location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
+            database: inputs.target.database,
+            method: 'dump',
+        }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
+    }
+    lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
+}
+
+
+/***/ }),
+
+/***/ 35210:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   fj: () => (/* binding */ backupSummary),
+/* harmony export */   gT: () => (/* binding */ restoreActionRef)
+/* harmony export */ });
+/* unused harmony export restoreStep */
+/* harmony import */ var _shared_duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(15784);
+/* harmony import */ var _shared_backup_progress_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(52806);
+/* harmony import */ var _shared_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(96566);
+
+
+
+/** `uses:` of restore-db from the same repository and ref as this action (GITHUB_ACTION_*). */
+function restoreActionRef() {
+    const repository = process.env.GITHUB_ACTION_REPOSITORY || 'rollback-actions/rollback-actions';
+    const ref = process.env.GITHUB_ACTION_REF || 'v1';
+    return `${repository}/actions/restore-db@${ref}`;
+}
+function restoreStep(input) {
+    const { metadata, artifact } = input;
+    const lines = [`- uses: ${restoreActionRef()}`, '  with:', '    database-url: ${{ secrets.DATABASE_URL }}'];
+    if (artifact) {
+        lines.push(`    artifact-name: ${artifact.name}`);
+        if (process.env.GITHUB_RUN_ID)
+            lines.push(`    run-id: ${process.env.GITHUB_RUN_ID}`);
+        lines.push('    github-token: ${{ github.token }}');
+    }
+    else {
+        lines.push(`    path: ${input.path}`);
+    }
+    lines.push(`    expected-checksum: ${metadata.checksum.value}`);
+    if (metadata.encryption)
+        lines.push('    encryption-key: ${{ secrets.BACKUP_ENCRYPTION_KEY }}');
+    lines.push('    # mode: replace   # restores over the database itself, after a safety backup');
+    return lines.join('\n');
+}
+function backupSummary(input) {
+    const { metadata, artifact } = input;
+    const schema = metadata.schemaVersion
+        ? `${metadata.schemaVersion.version ?? '(empty history)'}${metadata.schemaVersion.dirty ? ' (dirty!)' : ''} — ${metadata.schemaVersion.tool}, ${metadata.schemaVersion.table}`
+        : 'no migration history table found';
+    const parts = [
+        `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
+        // One line under the verdict; the tables fold, so the next step's verdict stays in view.
+        `${(0,_shared_backup_progress_js__WEBPACK_IMPORTED_MODULE_1__/* .formatBytes */ .z)(metadata.size)}, ${metadata.dumpedTables.length} table(s), ${artifact ? `artifact ${(0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .code */ .aY)(artifact.name)}` : `file ${(0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .code */ .aY)(input.path)}`}, took ${(0,_shared_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a)(input.durationMs)}.\n\n`,
+        (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .details */ .zH)('Backup details', (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .keyValueTable */ .z2)([
+            ['Database', (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .code */ .aY)(metadata.source)],
+            ['Server', `PostgreSQL ${metadata.serverVersion}`],
+            ['pg_dump', metadata.pgDump.version],
+            [
+                'Format',
+                `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
+            ],
+            ['Size', (0,_shared_backup_progress_js__WEBPACK_IMPORTED_MODULE_1__/* .formatBytes */ .z)(metadata.size)],
+            ['SHA-256', `\`${metadata.checksum.value}\``],
+            [
+                'Encrypted',
+                metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
+            ],
+            ['Schema version', schema],
+            ['App version', metadata.appVersion ?? undefined],
+            ['Tables', `${metadata.dumpedTables.length}`],
+            ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
+            [
+                'Artifact',
+                artifact
+                    ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
+                    : 'not uploaded (upload: false)',
+            ],
+            ['File', (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .code */ .aY)(input.path)],
+            ['Took', (0,_shared_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDuration */ .a)(input.durationMs)],
+        ])),
+    ];
+    const counts = [
+        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [
+            table,
+            `~${rows} (estimate)`,
+        ]),
+        ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
+    ];
+    if (counts.length > 0) {
+        const cover = {
+            'all-tables': 'every table',
+            'largest-tables': 'largest tables',
+            'size-limited': 'exact up to row-count-max-size, estimated above',
+            none: '',
+        }[metadata.rowCountsCover];
+        const more = counts.length > 20 ? `\n…and ${counts.length - 20} more in the metadata.\n` : '';
+        parts.push((0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .details */ .zH)(`Row counts (${cover}, in the dump's snapshot)`, (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .markdownTable */ .Qj)(['Table', 'Rows'], counts.slice(0, 20)) + more));
+    }
+    parts.push((0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .details */ .zH)('Restore it', (0,_shared_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .codeBlock */ .DV)(restoreStep(input), 'yaml')));
+    return parts.join('');
+}
+
+
+/***/ }),
+
+/***/ 59652:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B: () => (/* binding */ rejectInputsOfOtherMethod),
+/* harmony export */   J: () => (/* binding */ METHODS)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18573);
+
+
+/**
+ * backup-db's and restore-db's two methods. Apart from the pgbackrest inputs (pgbackrest/inputs.ts)
+ * so that a dump, which reads only this, does not load what method "pgbackrest" needs (the YAML
+ * parser among it) at its start.
+ */
+const METHODS = ['dump', 'pgbackrest'];
+/** Inputs of one method given with the other: said plainly, not ignored. */
+function rejectInputsOfOtherMethod(method, names) {
+    for (const name of names) {
+        if ((0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .rawInput */ .JR)(name) !== '')
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 17717:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ck: () => (/* binding */ LABEL_DESCRIPTION),
+/* harmony export */   Gz: () => (/* binding */ metadataPathFor),
+/* harmony export */   Nt: () => (/* binding */ escapeRegExp),
+/* harmony export */   Vb: () => (/* binding */ defaultArtifactName),
+/* harmony export */   Xk: () => (/* binding */ defaultBackupDir),
+/* harmony export */   ce: () => (/* binding */ compactTimestamp),
+/* harmony export */   iP: () => (/* binding */ backupFileName),
+/* harmony export */   mW: () => (/* binding */ LABEL_PATTERN),
+/* harmony export */   q9: () => (/* binding */ ARTIFACT_NAME_PATTERN)
+/* harmony export */ });
+/* unused harmony exports ARTIFACT_PREFIX, SAFETY_ARTIFACT_PREFIX, safeNamePart, safetyArtifactName, isBackupOfLabel, backupPathForMetadata, isMetadataFile */
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+
+
+/**
+ * Names of backups, as artifacts and as files. The default artifact name puts the timestamp right
+ * after the label, `db-backup-<label>-<YYYYMMDDTHHMMSSZ>-<database>`, so the label can be read back
+ * without ambiguity even when labels contain dashes ("prod" never matches "prod-eu"'s backups).
+ */
+const ARTIFACT_PREFIX = 'db-backup-';
+const SAFETY_ARTIFACT_PREFIX = 'db-safety-backup-';
+const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_DESCRIPTION = 'letters, digits, ".", "_" or "-" (at most 63, starting with a letter or digit)';
+/** Characters the artifact service refuses in names (actions/toolkit path-and-artifact-name-validation). */
+const ARTIFACT_NAME_PATTERN = /^[^"<>:|*?\r\n\\/]{1,200}$/;
+/** 2026-05-04T03:02:01.123Z -> 20260504T030201Z */
+function compactTimestamp(date) {
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+}
+/** A name part made only of characters every file system and the artifact service accept. */
+function safeNamePart(text) {
+    return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+function defaultArtifactName(label, database, at) {
+    return `${ARTIFACT_PREFIX}${label}-${compactTimestamp(at)}-${safeNamePart(database)}`;
+}
+function safetyArtifactName(database, at) {
+    return `${SAFETY_ARTIFACT_PREFIX}${safeNamePart(database)}-${compactTimestamp(at)}`;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Whether an artifact name is a default-named backup-db artifact of exactly this label. */
+function isBackupOfLabel(artifactName, label) {
+    return new RegExp(`^${escapeRegExp(ARTIFACT_PREFIX + label)}-\\d{8}T\\d{6}Z-`).test(artifactName);
+}
+/** The backup's file (or folder) name for a base name: .dump, .dir, or .sql[.gz|.zst], plus .age when encrypted. */
+function backupFileName(base, format, plainSuffix, encrypted) {
+    const stem = safeNamePart(base);
+    if (format === 'custom')
+        return `${stem}.dump${encrypted ? '.age' : ''}`;
+    // A directory keeps its name; its files get the .age suffix (see encryption.ts).
+    if (format === 'directory')
+        return `${stem}.dir`;
+    return `${stem}${plainSuffix}${encrypted ? '.age' : ''}`;
+}
+/** The metadata file that sits next to a backup: `<backup path>.metadata.json`. */
+function metadataPathFor(backupPath) {
+    return `${backupPath.replace(/[\\/]+$/, '')}.metadata.json`;
+}
+function backupPathForMetadata(metadataPath) {
+    return metadataPath.replace(/\.metadata\.json$/, '');
+}
+function isMetadataFile(file) {
+    return path.basename(file).endsWith('.metadata.json');
+}
+/** output-dir's default, as action.yml documents it; the OS temp directory outside a runner. */
+function defaultBackupDir() {
+    return node_path__WEBPACK_IMPORTED_MODULE_1___default().join(process.env.RUNNER_TEMP || node_os__WEBPACK_IMPORTED_MODULE_0___default().tmpdir(), 'rollback-backups');
+}
+
+
+/***/ }),
+
+/***/ 52806:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   f: () => (/* binding */ withProgressGroup),
+/* harmony export */   z: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(15784);
+
+
+async function withProgressGroup(title, fn, heartbeat) {
+    const started = Date.now();
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
+    let timer;
+    if (heartbeat) {
+        timer = setInterval(() => {
+            void Promise.resolve(heartbeat.describe())
+                .then((text) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`... ${(0,_duration_js__WEBPACK_IMPORTED_MODULE_1__/* .formatDuration */ .a)(Date.now() - started)}: ${text}`))
+                .catch(() => undefined);
+        }, heartbeat.everyMs);
+        timer.unref();
+    }
+    try {
+        return await fn((line) => {
+            if (line.trim() !== '')
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(line);
+        });
+    }
+    finally {
+        if (timer)
+            clearInterval(timer);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .endGroup */ .N4();
+    }
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+
+/***/ }),
+
+/***/ 1707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W8: () => (/* binding */ journal),
+/* harmony export */   WN: () => (/* binding */ cancellation),
+/* harmony export */   cU: () => (/* binding */ removePartial),
+/* harmony export */   cc: () => (/* binding */ CancelledError)
+/* harmony export */ });
+/* unused harmony export pause */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+
+
+class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    constructor(what) {
+        super(`${what} because the step was cancelled.`);
+        this.name = 'CancelledError';
+    }
+}
+class Cancellation {
+    controller = new AbortController();
+    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
+    signal = this.controller.signal;
+    reason;
+    /** When the signal arrived (Date.now()). */
+    at;
+    stoppers = new Set();
+    partial = new Set();
+    get cancelled() {
+        return this.reason !== undefined;
+    }
+    /** Registers how to stop something running now; returns the function that unregisters it. */
+    onCancel(stop) {
+        this.stoppers.add(stop);
+        return () => this.stoppers.delete(stop);
+    }
+    /** Stops everything registered, once; later calls return at once. */
+    async cancel(signal) {
+        if (this.reason)
+            return;
+        this.reason = signal;
+        this.at = Date.now();
+        this.controller.abort(new CancelledError('Stopped'));
+        const stoppers = [...this.stoppers];
+        this.stoppers.clear();
+        await Promise.allSettled(stoppers.map(async (stop) => stop()));
+    }
+    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
+    throwIfCancelled(what) {
+        if (this.cancelled)
+            throw new CancelledError(what);
+    }
+    /**
+     * Registers a file or directory being written; the writer calls the returned function once it
+     * is complete (or removed). Whatever is still registered when the step fails is removed.
+     */
+    partialFile(file) {
+        this.partial.add(file);
+        return () => this.partial.delete(file);
+    }
+    /** Removes every registered partial file (synchronously: this runs on the way out). */
+    removePartialFiles() {
+        for (const file of this.partial)
+            removeNow(file);
+        this.partial.clear();
+    }
+}
+const cancellation = new Cancellation();
+/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
+async function pause(ms, what) {
+    const { signal } = cancellation;
+    await new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+    });
+    cancellation.throwIfCancelled(what);
+}
+/** What the step reached and what it cleaned up, in words, for the failure summary. */
+class Journal {
+    done = [];
+    cleaned = [];
+    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
+    step(text) {
+        this.done.push(text);
+    }
+    /** Something stopped or removed because the step failed or was cancelled. */
+    cleanup(text) {
+        if (!this.cleaned.includes(text))
+            this.cleaned.push(text);
+    }
+}
+const journal = new Journal();
+function removeNow(file) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
+        return;
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+    journal.cleanup(`removed the partial ${file}`);
+}
+/** Removes a half-written file or directory, if it is there, and records that it did. */
+function removePartial(file) {
+    try {
+        removeNow(file);
+    }
+    catch (error) {
+        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 15784:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
+const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+/**
+ * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can word their own error.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    if (!DURATION_PATTERN.test(trimmed))
+        return undefined;
+    let total = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
+        total += Number(amount) * UNIT_MS[unit];
+    return Math.round(total);
+}
+/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    if (hours > 0)
+        return `${hours}h${String(minutes).padStart(2, '0')}m`;
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+
+/***/ }),
+
+/***/ 44298:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  F: () => (/* binding */ localExecutor),
+  p: () => (/* binding */ prefixedExecutor)
+});
+
+// EXTERNAL MODULE: ./shared/process.ts + 1 modules
+var shared_process = __nccwpck_require__(78548);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(37067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => (0,shared_process/* runProcess */.R3)(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+
+/***/ }),
+
+/***/ 32635:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   gJ: () => (/* binding */ errorMessage),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+/**
+ * Errors an action reports to its user as-is (no stack trace): the message is the whole story.
+ * `hint` carries the next step ("install postgresql-client-16", "run migrate force 4").
+ */
+class ActionError extends Error {
+    hint;
+    constructor(message, options) {
+        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+        this.name = 'ActionError';
+        this.hint = options?.hint;
+    }
+}
+/** A bad input value. Always names the input and what was wrong, before anything is changed. */
+class InputError extends ActionError {
+    input;
+    constructor(input, problem, options) {
+        super(`Input "${input}" ${problem}`, options);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+function errorMessage(error) {
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+
+
+/***/ }),
+
+/***/ 44121:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c: () => (/* binding */ emitEvent)
+/* harmony export */ });
+/* unused harmony export formatEvent */
+function formatEvent(event, fields = {}, now = new Date()) {
+    const record = { event };
+    for (const [key, value] of Object.entries(fields)) {
+        if (value !== undefined)
+            record[key] = value;
+    }
+    record.time = now.toISOString();
+    return JSON.stringify(record);
+}
+function emitEvent(event, fields = {}) {
+    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
+    process.stdout.write(`${formatEvent(event, fields)}\n`);
+}
+
+
+/***/ }),
+
+/***/ 18573:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $1: () => (/* binding */ jsonInput),
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   JR: () => (/* binding */ rawInput),
+/* harmony export */   Ts: () => (/* binding */ durationInput),
+/* harmony export */   Uj: () => (/* binding */ stringInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   gX: () => (/* binding */ enumInput),
+/* harmony export */   hD: () => (/* binding */ quote),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony exports readRaw, keyValueInput, urlInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(15784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(32635);
+
+
+
+/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
+function rawInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+}
+function readRaw(name, options) {
+    const text = rawInput(name);
+    if (text !== '')
+        return text;
+    if (options?.required && options.default === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
+    return undefined;
+}
+/** Shows a value in an error message without flooding the log with a whole file. */
+function quote(value) {
+    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(oneLine);
+}
+function stringInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.pattern && !options.pattern.test(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+    }
+    return text;
+}
+/** A secret: masked in logs before anything else can print it. */
+function secretInput(name, options) {
+    const text = readRaw(name, options);
+    if (text !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
+    return (text ?? options?.default);
+}
+function enumInput(name, allowed, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!allowed.includes(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+    }
+    return text;
+}
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
+function booleanInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (TRUE_WORDS.includes(text))
+        return true;
+    if (FALSE_WORDS.includes(text))
+        return false;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+}
+function checkRange(name, value, text, options) {
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+    }
+}
+function integerInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (!/^-?\d+$/.test(text))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+    const value = Number(text);
+    checkRange(name, value, text, options);
+    return value;
+}
+/**
+ * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
+ * `default`, `min` and `max` are in milliseconds too.
+ */
+function durationInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseDuration */ .E)(text);
+    if (value === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+    }
+    if (options?.min !== undefined && value < options.min) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+    }
+    if (options?.max !== undefined && value > options.max) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+    }
+    return value;
+}
+function jsonInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
+    }
+}
+/** A list given one item per line or comma-separated; empty items dropped. */
+function listInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return [];
+    const items = text
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (options?.required && items.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
+    for (const item of items) {
+        if (options?.itemPattern && !options.itemPattern.test(item)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+        }
+    }
+    return items;
+}
+// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
+const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
+/**
+ * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
+ * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
+ * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
+ */
+function keyValueInput(name, options) {
+    const text = readRaw(name, undefined);
+    if (text === undefined)
+        return {};
+    const pairs = {};
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        const parsed = jsonInput(name);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            throw new InputError(name, 'must be a mapping of NAME to value.');
+        }
+        for (const [key, value] of Object.entries(parsed))
+            pairs[key] = String(value);
+    }
+    else {
+        for (const line of trimmed.split('\n')) {
+            if (line.trim() === '' || line.trim().startsWith('#'))
+                continue;
+            const separator = line.indexOf('=');
+            if (separator <= 0)
+                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+        }
+    }
+    for (const key of Object.keys(pairs)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+        }
+    }
+    if (options?.maskValues) {
+        for (const value of Object.values(pairs))
+            if (value !== '' && !SWITCH_WORD.test(value))
+                core.setSecret(value);
+    }
+    return pairs;
+}
+/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
+function urlInput(name, options) {
+    const text = readRaw(name, options);
+    if (text === undefined)
+        return options?.default;
+    if (options?.allowRelative && text.startsWith('/'))
+        return text;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
+/***/ 96929:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   v: () => (/* binding */ readLedgerPath)
+/* harmony export */ });
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(18573);
+/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(91397);
+
+
+
+
+/**
+ * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
+ * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
+ * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ */
+function readLedgerPath(remote, workingDirectory) {
+    const fromInput = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
+    const text = fromInput ?? (process.env[_ledger_js__WEBPACK_IMPORTED_MODULE_3__/* .LEDGER_ENV */ .Oi] || undefined);
+    if (text === undefined)
+        return undefined;
+    if (text.endsWith('/'))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ledger', `must name a file, not a directory; got ${(0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(text)}${fromInput === undefined ? ` (from ${_ledger_js__WEBPACK_IMPORTED_MODULE_3__/* .LEDGER_ENV */ .Oi})` : ''}.`);
+    return remote || node_path__WEBPACK_IMPORTED_MODULE_0___default().isAbsolute(text) ? text : node_path__WEBPACK_IMPORTED_MODULE_0___default().resolve(workingDirectory, text);
+}
+
+
+/***/ }),
+
+/***/ 91397:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OC: () => (/* binding */ appendLedger),
+/* harmony export */   Oi: () => (/* binding */ LEDGER_ENV)
+/* harmony export */ });
+/* unused harmony exports readLedger, deployHistory, currentFromLedger, latestBackup, latestBackupOfLabel, restorePointEntry */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+
+
+/**
+ * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
+ * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
+ * every backup, so the last known good release and the latest backup can be read when GitHub
+ * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
+ * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
+ * same code writes on the runner or, over SSH, on the deploy host.
+ */
+const LEDGER_ENV = 'ROLLBACK_LEDGER';
+/** Where the run comes from, so a ledger line can be traced to its workflow run. */
+function runReference() {
+    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
+    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
+}
+async function appendLedger(ledger, entry) {
+    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
+    const line = `${JSON.stringify(full)}\n`;
+    const where = `${ledger.path} on ${ledger.executor.description}`;
+    const dir = node_path__WEBPACK_IMPORTED_MODULE_0___default().posix.dirname(ledger.path);
+    try {
+        if (dir !== '.' && dir !== '/')
+            await ledger.executor.run('mkdir', ['-p', '--', dir]);
+        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, {
+            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
+            cause: error,
+        });
+    }
+    return full;
+}
+/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
+async function readLedger(ledger) {
+    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
+    if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr))
+            return [];
+        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+        .split('\n')
+        .map((line, index) => [line, index + 1])
+        .filter(([line]) => line.trim() !== '')
+        .map(([line, number]) => {
+        try {
+            return JSON.parse(line);
+        }
+        catch {
+            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
+        }
+    });
+}
+function forEnvironment(entries, environment) {
+    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
+}
+/**
+ * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
+ * entry after it, before the next deploy, that names its tag or no tag).
+ */
+function deployHistory(entries, environment) {
+    const relevant = forEnvironment(entries, environment);
+    const history = [];
+    relevant.forEach((entry, index) => {
+        if (entry.type !== 'deploy' || !entry.success)
+            return;
+        let smoke;
+        for (const later of relevant.slice(index + 1)) {
+            if (later.type === 'deploy' && later.outcome !== 'refused')
+                break;
+            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
+                smoke = later;
+                break;
+            }
+        }
+        history.push({ tag: entry.tag, deploy: entry, smoke });
+    });
+    return history.reverse();
+}
+/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
+function currentFromLedger(entries, environment) {
+    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
+    const last = deploys.at(-1);
+    if (!last)
+        return undefined;
+    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
+    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
+}
+function latestBackup(entries, environment) {
+    return forEnvironment(entries, environment)
+        .filter((entry) => entry.type === 'backup')
+        .at(-1);
+}
+/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
+function latestBackupOfLabel(entries, label) {
+    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+}
+/** The newest backup entry that recorded the pgBackRest restore point of this name. */
+function restorePointEntry(entries, name) {
+    return entries
+        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
+        .at(-1);
+}
+
+
+/***/ }),
+
+/***/ 65579:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  t: () => (/* binding */ detectSchemaVersion)
+});
+
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+// EXTERNAL MODULE: ./shared/postgres/connection.ts + 2 modules
+var connection = __nccwpck_require__(6123);
 ;// CONCATENATED MODULE: ./shared/migrations/history-table.ts
 
 
@@ -37205,11 +38385,17 @@ function parseHistoryTable(text, inputName = 'history-table') {
     }
     return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { schema: 'public', table: parts[0] };
 }
-function history_table_qualifiedName(table) {
-    return `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+function qualifiedName(table) {
+    return `${(0,connection/* quoteIdent */.v4)(table.schema)}.${(0,connection/* quoteIdent */.v4)(table.table)}`;
 }
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
+}
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
 }
 
 ;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
@@ -37252,6 +38438,18 @@ function compareVersions(a, b) {
     }
     return a < b ? -1 : a > b ? 1 : 0;
 }
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || compareVersions(version, to) > 0).reverse();
+}
+/** True when the script has something besides whitespace and comments to run. */
+function hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
+}
 /** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
@@ -37288,16 +38486,16 @@ function suiteLockKey(database, table) {
     };
 }
 function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)};`];
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${(0,connection/* quoteIdent */.v4)(table.schema)};`];
 }
 /** dbmate's and diesel's history: one row per applied migration, keyed by version. */
 async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)}`);
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${qualifiedName(table)}`);
     const applied = rows.map((row) => row.version).sort(compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 function rowPerMigrationWriter(table, createTable) {
-    const name = history_table_qualifiedName(table);
+    const name = qualifiedName(table);
     return {
         createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
         recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${sqlLiteral(version)});`],
@@ -37498,14 +38696,14 @@ const golangMigrate = {
     historyColumns: ['dirty', 'version'],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${history_table_qualifiedName(table)}`);
+        const { rows } = await client.query(`SELECT version::text AS version, dirty FROM ${qualifiedName(table)}`);
         if (rows.length === 0)
             return { exists: true, applied: [], current: null, dirty: false };
         return { exists: true, applied: [rows[0].version], current: rows[0].version, dirty: rows[0].dirty };
     },
     // database/postgres/postgres.go SetVersion: TRUNCATE, then INSERT unless the version is nil and clean.
     historyWriter(table) {
-        const name = history_table_qualifiedName(table);
+        const name = qualifiedName(table);
         const set = (version, dirty) => [
             `TRUNCATE ${name};`,
             ...(version === null && !dirty
@@ -37623,7 +38821,7 @@ const prisma = {
     ],
     foreignHistoryColumns: [],
     async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${history_table_qualifiedName(table)} ORDER BY started_at`);
+        const { rows } = await client.query(`SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM ${qualifiedName(table)} ORDER BY started_at`);
         const failed = rows.filter((row) => !row.finished && !row.rolled_back).map((row) => row.migration_name);
         if (failed.length > 0) {
             throw new errors/* ActionError */.lZ(`${table.table} records ${failed.join(', ')} as failed (started, never finished, not rolled back): the schema may be half-changed. Nothing was changed.`, {
@@ -37636,7 +38834,7 @@ const prisma = {
         return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
     },
     historyWriter(table) {
-        const name = history_table_qualifiedName(table);
+        const name = qualifiedName(table);
         return {
             createTable: () => [
                 ...createSchemaSql(table),
@@ -37665,2033 +38863,19 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(73136);
-;// CONCATENATED MODULE: ./shared/migrations/statements.ts
-/**
- * Splits a migration file into the statements psql would send, one by one, so a failure can name
- * the statement and its line, and statements that cannot run in a transaction block can be found
- * before anything runs.
- *
- * The rules are psql's own (src/bin/psql/psqlscan.l): a semicolon ends a statement only outside
- * quotes, dollar quotes and comments (PostgreSQL's scanner, through libpg_query, tells those apart),
- * parentheses, and BEGIN/CASE ... END blocks that follow the first word of a statement (psql 14+
- * counts those so `CREATE FUNCTION ... BEGIN ATOMIC ...; END` stays one statement). Leading
- * whitespace and `--` comments are not part of a statement, as in psql. Running the statements of
- * a file in order therefore does exactly what `psql -f file` does.
- */
-
-/** Words kept per statement for classification; the start of a statement is all that matters. */
-const MAX_WORDS = 64;
-/**
- * Cuts a script where psql would, from the tokens of PostgreSQL's own scanner (libpg_query): a `;`
- * token ends a statement unless it is inside parentheses or a BEGIN/CASE ... END block that follows
- * the statement's first word. When the scanner rejects the script (an unterminated quote or
- * comment), the whole script is one statement: the server then reports the error and its position.
- */
-async function splitStatements(sql) {
-    await loadSqlParser();
-    const tokens = sql_parser_scanTokens(sql);
-    if (tokens === undefined) {
-        const start = sql.length - sql.trimStart().length;
-        const text = sql.trim();
-        return text ? [{ text, start, end: start + text.length, line: lineOf(sql, start), words: [] }] : [];
-    }
-    const statements = [];
-    let current = [];
-    let parenDepth = 0;
-    let beginDepth = 0;
-    let wordCount = 0;
-    const finish = () => {
-        // Line comments before a statement are whitespace to psql; block comments belong to the statement.
-        const first = current.findIndex((token) => token.kind !== 'line-comment');
-        const meaningful = current.filter((token) => token.kind !== 'line-comment' && token.kind !== 'block-comment' && token.text !== ';');
-        if (first >= 0 && meaningful.length > 0) {
-            // A last statement without its semicolon ends with its last token, not with a trailing comment.
-            const last = current.findLast((token) => token.kind !== 'line-comment');
-            const start = current[first].start;
-            const words = meaningful
-                .filter((token) => token.kind === 'word')
-                .slice(0, MAX_WORDS)
-                .map((token) => token.text.toUpperCase());
-            statements.push({ text: sql.slice(start, last.end), start, end: last.end, line: lineOf(sql, start), words });
-        }
-        current = [];
-        parenDepth = 0;
-        beginDepth = 0;
-        wordCount = 0;
-    };
-    for (const token of tokens) {
-        current.push(token);
-        if (token.kind === 'word') {
-            wordCount++;
-            const upper = token.text.toUpperCase();
-            if (upper === 'BEGIN' || upper === 'CASE') {
-                if (wordCount > 1)
-                    beginDepth++;
-            }
-            else if (upper === 'END' && beginDepth > 0)
-                beginDepth--;
-        }
-        else if (token.text === '(')
-            parenDepth++;
-        else if (token.text === ')' && parenDepth > 0)
-            parenDepth--;
-        else if (token.text === ';' && parenDepth === 0 && beginDepth === 0)
-            finish();
-    }
-    finish();
-    return statements;
-}
-let lineCache;
-/** 1-based line of an offset (statements of one script are looked up in turn: its line starts are kept). */
-function lineOf(sql, offset) {
-    if (lineCache?.sql !== sql) {
-        const starts = [0];
-        for (let index = sql.indexOf('\n'); index >= 0; index = sql.indexOf('\n', index + 1))
-            starts.push(index + 1);
-        lineCache = { sql, starts };
-    }
-    const { starts } = lineCache;
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if (starts[middle] <= offset)
-            low = middle;
-        else
-            high = middle - 1;
-    }
-    return low + 1;
-}
-/**
- * Where PostgreSQL's error position (1-based, counted in characters of the statement sent) falls
- * in the script: line and column, both 1-based. Undefined when the position is out of range.
- */
-function positionInScript(statement, script, position) {
-    if (!Number.isInteger(position) || position < 1)
-        return undefined;
-    // PostgreSQL counts characters (code points); JavaScript indexes UTF-16 units.
-    const characters = Array.from(statement.text);
-    if (position > characters.length + 1)
-        return undefined;
-    const offset = statement.start + characters.slice(0, position - 1).join('').length;
-    const before = script.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
-    return { line, column };
-}
-/** The statement's first line, shortened and without comments: how a statement is named in a one-line message. */
-function statements_statementHeadline(statement, max = 120) {
-    const text = typeof statement === 'string' ? statement : statement.text;
-    const tokens = scanTokens(text);
-    let code = text;
-    // Comments become spaces, from the last so earlier offsets stay valid.
-    for (const token of (tokens ?? []).filter((token) => token.kind.endsWith('comment')).reverse())
-        code = `${code.slice(0, token.start)} ${code.slice(token.end)}`;
-    const oneLine = code.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/sql-parser.ts
-
-
-
-
-
-let loading;
-let loaded;
-/**
- * Where the parser's .wasm file is. ncc sees this `new URL(..., import.meta.url)`, copies the file
- * next to the bundle and rewrites the expression to that path (a plain path, not a file: URL).
- */
-function wasmDirectory() {
-    const located = String(__nccwpck_require__.ab + "libpg-query.wasm");
-    const file = located.startsWith('file:') ? (0,external_node_url_.fileURLToPath)(located) : located;
-    if (!(0,external_node_fs_.existsSync)(file))
-        throw new errors/* ActionError */.lZ(`The SQL parser's WebAssembly file is missing (looked for ${file}); the action bundle is incomplete.`);
-    return external_node_path_default().dirname(file);
-}
-/**
- * Loads the parser once. Its Emscripten loader finds the .wasm through the CommonJS `__dirname`,
- * which does not exist in the ESM bundle, so the bundle's copy is named there for the moment the
- * loader starts (under node's own CommonJS loader, as in tests, the module's real `__dirname` wins).
- */
-function loadSqlParser() {
-    // Not `??=`: ncc's asset relocator cannot parse logical assignment and would then leave the .wasm
-    // to webpack, which copies it as text and corrupts it.
-    if (loading === undefined)
-        loading = importParser();
-    return loading;
-}
-async function importParser() {
-    const scope = globalThis;
-    const previous = scope.__dirname;
-    scope.__dirname = wasmDirectory();
-    try {
-        const parser = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await parser.loadModule();
-        loaded = parser;
-        return parser;
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The PostgreSQL SQL parser could not be loaded: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    finally {
-        if (previous === undefined)
-            delete scope.__dirname;
-        else
-            scope.__dirname = previous;
-    }
-}
-/**
- * PostgreSQL's scanner over `sql`, comments included, or undefined when it rejects the text (an
- * unterminated quote or comment). The parser must have been loaded (loadSqlParser) before.
- */
-function sql_parser_scanTokens(sql) {
-    if (loaded === undefined)
-        throw new Error('scanTokens needs the SQL parser: await loadSqlParser() first.');
-    let scanned;
-    try {
-        scanned = loaded.scanSync(sql).tokens ?? [];
-    }
-    catch {
-        return undefined;
-    }
-    const index = codeUnitIndex(sql);
-    return scanned.map((token) => ({
-        kind: token.tokenName === 'SQL_COMMENT'
-            ? 'line-comment'
-            : token.tokenName === 'C_COMMENT'
-                ? 'block-comment'
-                : token.keywordKind > 0 || (token.tokenName === 'IDENT' && !token.text.startsWith('"'))
-                    ? 'word'
-                    : 'other',
-        text: token.text,
-        start: index(token.start),
-        end: index(token.end),
-    }));
-}
-/** Maps the scanner's UTF-8 byte offsets to string indexes. */
-function codeUnitIndex(sql) {
-    if (Buffer.byteLength(sql) === sql.length)
-        return (byteOffset) => byteOffset;
-    const indexes = [];
-    let byte = 0;
-    for (let unit = 0; unit < sql.length; unit++) {
-        const code = sql.charCodeAt(unit);
-        const width = code < 0x80
-            ? 1
-            : code < 0x800
-                ? 2
-                : code >= 0xd800 && code < 0xdc00
-                    ? 4
-                    : code >= 0xdc00 && code < 0xe000
-                        ? 0
-                        : 3;
-        for (let count = 0; count < width; count++)
-            indexes[byte + count] = unit;
-        byte += width;
-    }
-    indexes[byte] = sql.length;
-    return (byteOffset) => indexes[byteOffset];
-}
-/** Drops leading whitespace and comments from a statement's text (all of it when the scanner rejects it). */
-function stripLeadingComments(text) {
-    const tokens = sql_parser_scanTokens(text);
-    const first = tokens?.find((token) => !token.kind.endsWith('comment'));
-    const index = first?.start ?? (tokens === undefined ? text.length - text.trimStart().length : text.length);
-    return { text: text.slice(index).trim(), skipped: text.slice(0, index) };
-}
-function lineAt(bytes, byteOffset) {
-    let line = 1;
-    for (let index = 0; index < byteOffset && index < bytes.length; index++)
-        if (bytes[index] === 0x0a)
-            line++;
-    return line;
-}
-/** A statement's text and line from libpg_query's byte offsets (offsets count UTF-8 bytes, not characters). */
-function piece(bytes, start, length) {
-    const end = length === undefined || length === 0 ? bytes.length : start + length;
-    const raw = bytes.subarray(start, end).toString('utf8');
-    const { text, skipped } = stripLeadingComments(raw.replace(/;\s*$/, ''));
-    return { text, line: lineAt(bytes, start + Buffer.byteLength(skipped)) };
-}
-function isBlank(text) {
-    return stripLeadingComments(text.replace(/;/g, ' ')).text === '';
-}
-/**
- * Parses a whole migration. When the grammar rejects it, the text is cut into the statements psql
- * would send (the one splitter, statements.ts) and each is parsed alone: one bad statement does
- * not hide what the others do.
- */
-function sql_parser_parseSql(sql) {
-    // A plan reads each file several times (classification, lint, pre-checks): parse it once.
-    let parsed = parsedTexts.get(sql);
-    if (parsed === undefined) {
-        if (parsedTexts.size >= PARSED_KEPT)
-            parsedTexts.delete(parsedTexts.keys().next().value);
-        parsed = parseUncached(sql);
-        parsedTexts.set(sql, parsed);
-    }
-    return parsed;
-}
-const PARSED_KEPT = 5000;
-const parsedTexts = new Map();
-async function parseUncached(sql) {
-    const parser = await loadSqlParser();
-    if (isBlank(sql))
-        return { statements: [], errors: [] };
-    const bytes = Buffer.from(sql, 'utf8');
-    try {
-        const result = await parser.parse(sql);
-        return {
-            statements: (result.stmts ?? []).map((raw) => ({
-                node: raw.stmt,
-                ...piece(bytes, raw.stmt_location ?? 0, raw.stmt_len),
-            })),
-            errors: [],
-        };
-    }
-    catch {
-        return await parsePieces(parser, sql);
-    }
-}
-async function parsePieces(parser, sql) {
-    // The statements psql would send (statements.ts): a `;` inside BEGIN ATOMIC ... END or parentheses
-    // does not cut a piece in two. A script the scanner rejects comes back whole, with the parse error.
-    const parsed = { statements: [], errors: [] };
-    for (const statement of await splitStatements(sql)) {
-        const { text } = stripLeadingComments(statement.text.replace(/;\s*$/, ''));
-        try {
-            const result = await parser.parse(statement.text);
-            for (const raw of result.stmts ?? [])
-                parsed.statements.push({ node: raw.stmt, text, line: statement.line });
-        }
-        catch (error) {
-            parsed.errors.push({ text, line: statement.line, error: (0,errors/* errorMessage */.gJ)(error) });
-        }
-    }
-    return parsed;
-}
-/** The node type and body of a parse-tree node: `{ AlterTableStmt: {...} }` -> ['AlterTableStmt', {...}]. */
-function sql_parser_nodeType(node) {
-    if (!node)
-        return ['', {}];
-    const [type, body] = Object.entries(node)[0] ?? ['', {}];
-    return [type, (body ?? {})];
-}
-function sql_parser_relationName(relation) {
-    if (!relation?.relname)
-        return '?';
-    return relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname;
-}
-function sql_parser_relationNames(nodes) {
-    return (nodes ?? []).map((node) => sql_parser_relationName(sql_parser_nodeType(node)[1]));
-}
-/** A node that is not a name shows as its node type, so a message still says what was there. */
-function sql_parser_stringItems(nodes) {
-    return (nodes ?? []).map((node) => {
-        const [type, body] = sql_parser_nodeType(node);
-        if (type === 'String')
-            return String(body.sval ?? '');
-        if (type === 'List')
-            return sql_parser_stringItems(body.items).join('.');
-        if (type === 'TypeName')
-            return sql_parser_stringItems(body.names).join('.');
-        if (type === 'ObjectWithArgs')
-            return sql_parser_stringItems(body.objname).join('.');
-        return type;
-    });
-}
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function sql_parser_tableKeyFromName(table) {
-    return table.split('.').at(-1).toLowerCase();
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/column-types.ts
-
-const DISPLAY_NAMES = {
-    int2: 'smallint',
-    int4: 'integer',
-    int8: 'bigint',
-    float4: 'real',
-    float8: 'double precision',
-    bpchar: 'char',
-    bool: 'boolean',
-};
-function column_types_columnTypeOf(typeName) {
-    if (!typeName?.names)
-        return undefined;
-    const modifiers = (typeName.typmods ?? []).map((node) => {
-        const [type, body] = nodeType(node);
-        return type === 'A_Const' ? Number(body.ival?.ival ?? 0) : Number.NaN;
-    });
-    return {
-        name: stringItems(typeName.names).at(-1).toLowerCase(),
-        modifiers,
-        array: (typeName.arrayBounds ?? []).length > 0,
-    };
-}
-function column_types_displayType(type) {
-    const name = DISPLAY_NAMES[type.name] ?? type.name;
-    return `${name}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
-}
-const INTEGERS = (/* unused pure expression or super */ null && (['int2', 'int4', 'int8']));
-const FLOATS = (/* unused pure expression or super */ null && (['float4', 'float8']));
-const TEXTS = new Set(['varchar', 'text']);
-const TIMES = new Set(['timestamp', 'timestamptz', 'time', 'timetz', 'interval']);
-/** A modifier that bounds the value (a length or a precision); none means unbounded. */
-function bound(type, index = 0) {
-    return type.modifiers[index] ?? Number.POSITIVE_INFINITY;
-}
-/** What converting stored values from `from` to `to` does to them. */
-function column_types_compareTypes(from, to) {
-    if (from.array !== to.array)
-        return 'other';
-    if (from.name === to.name && from.modifiers.join(',') === to.modifiers.join(','))
-        return 'same';
-    if (TEXTS.has(from.name) && TEXTS.has(to.name)) {
-        // text and varchar without a length hold the same values; a length only limits.
-        return (to.name === 'text' ? Number.POSITIVE_INFINITY : bound(to)) >=
-            (from.name === 'text' ? Number.POSITIVE_INFINITY : bound(from))
-            ? 'widening'
-            : 'other';
-    }
-    if (INTEGERS.includes(from.name)) {
-        if (INTEGERS.includes(to.name))
-            return INTEGERS.indexOf(to.name) > INTEGERS.indexOf(from.name) ? 'widening' : 'other';
-        if (to.name === 'numeric' && to.modifiers.length === 0)
-            return 'widening';
-        return 'other';
-    }
-    if (FLOATS.includes(from.name) || from.name === 'numeric') {
-        if (INTEGERS.includes(to.name))
-            return 'lossy';
-        if (from.name === 'float4' && to.name === 'float8')
-            return 'widening';
-        if (from.name === 'float8' && to.name === 'float4')
-            return 'lossy';
-    }
-    if (from.name === 'numeric' && to.name === 'numeric') {
-        if (to.modifiers.length === 0)
-            return 'widening';
-        // An unconstrained numeric keeps any scale: a scale of its own rounds the stored values.
-        if (from.modifiers.length === 0)
-            return 'lossy';
-        const [precision, scale] = [from.modifiers[0], from.modifiers[1] ?? 0];
-        const [toPrecision, toScale] = [to.modifiers[0], to.modifiers[1] ?? 0];
-        if (toScale < scale)
-            return 'lossy';
-        return toPrecision - toScale >= precision - scale ? 'widening' : 'other';
-    }
-    if (TIMES.has(from.name) && from.name === to.name) {
-        // timestamp(p): a smaller p rounds the fractional seconds away.
-        return bound(to) >= bound(from) ? 'widening' : 'lossy';
-    }
-    if ((from.name === 'timestamp' || from.name === 'timestamptz') && to.name === 'date')
-        return 'lossy';
-    return 'other';
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plpgsql.ts
-
-
-/** DefElem options of a DO statement or CREATE FUNCTION: { language: 'plpgsql', as: '...' }. */
-function options(list) {
-    const found = {};
-    for (const item of list ?? []) {
-        const [type, body] = sql_parser_nodeType(item);
-        if (type === 'DefElem')
-            found[String(body.defname)] = body.arg;
-    }
-    return found;
-}
-function stringOf(node) {
-    const [type, body] = sql_parser_nodeType(node);
-    if (type === 'String')
-        return String(body.sval ?? '');
-    if (type === 'List')
-        return stringOf(body.items?.[0]);
-    return undefined;
-}
-/** Function names are matched by their last part, lower-cased: migrations rarely qualify calls. */
-function functionKey(name) {
-    return name.split('.').at(-1).toLowerCase();
-}
-const DYNAMIC_STATEMENTS = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
-/** Statements that name functions without running them: a definition calls nothing yet. */
-const DEFINES_ONLY = new Set(['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt', 'RuleStmt', 'CreatePolicyStmt']);
-/** Every piece of SQL in a PL/pgSQL function tree, in the order the body lists it. */
-function proceduralPieces(value, lineno, out) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            proceduralPieces(item, lineno, out);
-        return;
-    }
-    if (value === null || typeof value !== 'object')
-        return;
-    for (const [key, inner] of Object.entries(value)) {
-        const body = (inner ?? {});
-        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
-        if (key === 'PLpgSQL_stmt_execsql') {
-            out.push({ sql: exprText(body.sqlstmt), lineno: line, role: 'statement' });
-        }
-        else if (DYNAMIC_STATEMENTS.has(key)) {
-            out.push({ sql: exprText(body.query), lineno: line, role: 'dynamic' });
-            proceduralPieces(body.body, line, out);
-        }
-        else if (key === 'PLpgSQL_expr') {
-            // parseMode 0 is a whole query (PERFORM, FOR ... IN SELECT, RETURN QUERY); 2 an expression;
-            // 3-5 an assignment "target := expression"; 1 a type name.
-            const mode = Number(body.parseMode ?? 0);
-            const query = String(body.query ?? '');
-            if (mode === 0)
-                out.push({ sql: query, lineno, role: 'statement' });
-            else if (mode === 2)
-                out.push({ sql: `SELECT ${query}`, lineno, role: 'expression' });
-            else if (mode >= 3)
-                out.push({
-                    sql: `SELECT ${query.slice(query.indexOf(':=') >= 0 ? query.indexOf(':=') + 2 : query.indexOf('=') + 1)}`,
-                    lineno,
-                    role: 'expression',
-                });
-        }
-        else {
-            proceduralPieces(inner, line, out);
-        }
-    }
-}
-function exprText(node) {
-    return String(node?.PLpgSQL_expr?.query ?? '');
-}
-/** The line of the file a procedural body starts on: the statement's line plus the lines before its opening quote. */
-function bodyStartLine(statementText, statementLine, body) {
-    const at = body ? statementText.indexOf(body) : -1;
-    return statementLine + (at < 0 ? 0 : statementText.slice(0, at).split('\n').length - 1);
-}
-/** FuncCall and CallStmt names anywhere in a parse tree. */
-function calledFunctions(value, out = []) {
-    if (Array.isArray(value)) {
-        for (const item of value)
-            calledFunctions(item, out);
-    }
-    else if (value !== null && typeof value === 'object') {
-        for (const [key, inner] of Object.entries(value)) {
-            // A FuncCall node, or CallStmt's funccall (the same shape, not wrapped).
-            if (key === 'FuncCall' || key === 'funccall')
-                out.push(sql_parser_stringItems(inner.funcname).join('.'));
-            calledFunctions(inner, out);
-        }
-    }
-    return out;
-}
-class Expander {
-    entries = [];
-    functions = new Map();
-    /** Functions being expanded: a function calling itself is read once. */
-    expanding = new Set();
-    async statement(node, text, line, within, role = 'statement') {
-        const [type, body] = sql_parser_nodeType(node);
-        if (type === 'DoStmt') {
-            await this.doBlock(body, text, line, within);
-            return;
-        }
-        if (type === 'CreateFunctionStmt')
-            this.define(body, text, line);
-        const calls = (DEFINES_ONLY.has(type) ? [] : calledFunctions(node))
-            .map((name) => this.functions.get(functionKey(name)))
-            .filter((definition) => definition !== undefined && !this.expanding.has(functionKey(definition.name)));
-        if (type === 'CallStmt' && calls.length > 0) {
-            // CALL of a procedure this migration creates: what runs is its body.
-            for (const definition of calls)
-                await this.call(definition, line);
-            return;
-        }
-        if (role === 'statement')
-            this.entries.push({ kind: 'statement', node, text, line, within });
-        for (const definition of calls)
-            await this.call(definition, line);
-    }
-    define(body, text, line) {
-        const name = sql_parser_stringItems(body.funcname).join('.');
-        const found = options(body.options);
-        const language = (stringOf(found.language) ?? 'sql').toLowerCase();
-        this.functions.set(functionKey(name), {
-            name,
-            language,
-            text,
-            line,
-            sqlBody: stringOf(found.as),
-            atomic: body.sql_body
-                ? (sql_parser_nodeType(body.sql_body)[1].items ?? [body.sql_body])
-                : undefined,
-        });
-    }
-    async call(definition, callLine) {
-        const key = functionKey(definition.name);
-        this.expanding.add(key);
-        try {
-            const within = `in ${definition.name}(), which this migration creates and calls at line ${callLine}`;
-            if (definition.language === 'plpgsql') {
-                await this.plpgsql(definition.text, definition.line, definition.sqlBody ?? '', within);
-            }
-            else if (definition.language === 'sql' && definition.atomic) {
-                for (const node of definition.atomic) {
-                    const [type, inner] = sql_parser_nodeType(node);
-                    // BEGIN ATOMIC bodies hold the statements themselves (a List of them, or one).
-                    if (type === 'List')
-                        for (const item of inner.items ?? [])
-                            await this.statement(item, definition.text, definition.line, within);
-                    else
-                        await this.statement(node, definition.text, definition.line, within);
-                }
-            }
-            else if (definition.language === 'sql') {
-                await this.sql(definition.sqlBody ?? '', bodyStartLine(definition.text, definition.line, definition.sqlBody ?? ''), within);
-            }
-            else {
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: definition.text,
-                    line: definition.line,
-                    within,
-                    reason: `${definition.name}() is written in ${definition.language}, which no parser here reads`,
-                });
-            }
-        }
-        finally {
-            this.expanding.delete(key);
-        }
-    }
-    async doBlock(body, text, line, within) {
-        const found = options(body.args);
-        const language = (stringOf(found.language) ?? 'plpgsql').toLowerCase();
-        const source = stringOf(found.as) ?? '';
-        if (language !== 'plpgsql') {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `a DO block in ${language}, which no parser here reads`,
-            });
-            return;
-        }
-        await this.plpgsql(text, line, source, within ? `${within}, in a DO block` : 'in a DO block');
-    }
-    /** Reads a DO block or a plpgsql CREATE FUNCTION with the PL/pgSQL parser, then each piece of SQL in it. */
-    async plpgsql(text, line, source, within) {
-        const parser = await loadSqlParser();
-        let tree;
-        try {
-            tree = await parser.parsePlPgSQL(text);
-        }
-        catch (error) {
-            this.entries.push({
-                kind: 'unreadable',
-                text,
-                line,
-                within,
-                reason: `PL/pgSQL's parser rejects it (${(0,errors/* errorMessage */.gJ)(error)})`,
-            });
-            return;
-        }
-        const pieces = [];
-        proceduralPieces(tree.plpgsql_funcs?.[0], 1, pieces);
-        const start = bodyStartLine(text, line, source);
-        for (const piece of pieces) {
-            const pieceLine = start + piece.lineno - 1;
-            if (piece.role === 'dynamic')
-                await this.dynamic(piece.sql, pieceLine, within);
-            else
-                await this.sql(piece.sql, pieceLine, within, piece.role);
-        }
-    }
-    /** EXECUTE of a string literal runs that string; anything else is built at run time and cannot be read. */
-    async dynamic(expression, line, within) {
-        const parsed = await sql_parser_parseSql(`SELECT ${expression}`);
-        const [, select] = sql_parser_nodeType(parsed.statements[0]?.node);
-        const targets = select.targetList ?? [];
-        const [valueType, value] = sql_parser_nodeType(targets.length === 1 ? sql_parser_nodeType(targets[0])[1].val : undefined);
-        const literal = valueType === 'A_Const' ? value.sval?.sval : undefined;
-        if (literal === undefined || parsed.errors.length > 0) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: `EXECUTE ${expression}`,
-                line,
-                within,
-                reason: 'EXECUTE runs SQL built at run time, which no parser can read beforehand',
-            });
-            return;
-        }
-        await this.sql(literal, line, within);
-    }
-    async sql(text, line, within, role = 'statement') {
-        const parsed = await sql_parser_parseSql(text);
-        for (const error of parsed.errors) {
-            this.entries.push({
-                kind: 'unreadable',
-                text: error.text,
-                line: line + error.line - 1,
-                within,
-                reason: `PostgreSQL's grammar rejects it (${error.error})`,
-            });
-        }
-        for (const statement of parsed.statements)
-            await this.statement(statement.node, statement.text, line + statement.line - 1, within, role);
-    }
-    async topLevel(parsed) {
-        const ordered = [
-            ...parsed.statements.map((statement) => ({
-                line: statement.line,
-                statement,
-                error: undefined,
-            })),
-            ...parsed.errors.map((error) => ({ line: error.line, statement: undefined, error })),
-        ].sort((a, b) => a.line - b.line);
-        for (const { statement, error } of ordered) {
-            if (statement)
-                await this.statement(statement.node, statement.text, statement.line, undefined);
-            else if (error)
-                this.entries.push({
-                    kind: 'unreadable',
-                    text: error.text,
-                    line: error.line,
-                    reason: `PostgreSQL's grammar rejects it (${error.error})`,
-                });
-        }
-    }
-}
-/**
- * The statements a migration executes, in order, with those inside DO blocks and inside the
- * functions and procedures it creates and calls read out of their bodies.
- */
-async function plpgsql_executedStatements(sql) {
-    const parsed = typeof sql === 'string' ? await sql_parser_parseSql(sql) : sql;
-    // parseSql returns one object per text, so this reads each migration's procedural code once.
-    let entries = expanded.get(parsed);
-    if (entries === undefined) {
-        entries = expand(parsed);
-        expanded.set(parsed, entries);
-    }
-    return await entries;
-}
-const expanded = new WeakMap();
-async function expand(parsed) {
-    const expander = new Expander();
-    await expander.topLevel(parsed);
-    return expander.entries;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/classify.ts
-
-
-
-/**
- * What an up migration means for the release rolled back to (the target): can its code keep running
- * on the new schema, and is anything gone that existed when it ran? Each statement is classified
- * from PostgreSQL's own parse tree, never from regexes; statements inside DO blocks and inside
- * functions the migration creates and calls are read with the PL/pgSQL parser and classified alike.
- *
- * - additive: old code cannot notice (new tables, nullable or defaulted columns, indexes, enum values,
- *   a widening type change...)
- * - breaking: old code can fail (dropped/renamed objects, type changes, new NOT NULL or UNIQUE rules...)
- * - unknown: no parser can read it (the grammar rejects it, another procedural language, EXECUTE of
- *   SQL built at run time); treated as breaking
- * - data-changing: rows were added to existing tables; old code finds rows it did not write
- * - data-loss: data that existed at the target is destroyed (a dropped table, column or schema, TRUNCATE,
- *   DELETE, an UPDATE that overwrites values, a lossy type change or USING); no down file brings it back
- */
-const MIGRATION_CLASSES = (/* unused pure expression or super */ null && (['additive', 'breaking', 'unknown', 'data-changing', 'data-loss']));
-/** Ordered by what it takes to undo: data-loss and data-changing need a backup, so they outrank the rest. */
-const RANK = {
-    additive: 0,
-    breaking: 1,
-    unknown: 2,
-    'data-changing': 3,
-    'data-loss': 4,
-};
-function strongestClass(classes) {
-    let strongest = 'additive';
-    for (const value of classes)
-        if (RANK[value] > RANK[strongest])
-            strongest = value;
-    return strongest;
-}
-const DISPLAY_LIMIT = 300;
-function classify_displaySql(text) {
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    return oneLine.length > DISPLAY_LIMIT ? `${oneLine.slice(0, DISPLAY_LIMIT - 3)}...` : oneLine;
-}
-function sinceTarget(target) {
-    return { target, tables: new Map(), columns: new Map(), schemas: new Set(), types: new Set(), uniques: new Set() };
-}
-function downKnowledge(down) {
-    const knowledge = { types: new Map(), uniques: new Set() };
-    for (const statement of down?.statements ?? []) {
-        const [type, body] = nodeType(statement.node);
-        if (type === 'IndexStmt' && body.unique && body.idxname)
-            knowledge.uniques.add(String(body.idxname).toLowerCase());
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            if (command.subtype === 'AT_AlterColumnType') {
-                const columnType = columnTypeOf(nodeType(command.def)[1].typeName);
-                if (columnType)
-                    knowledge.types.set(`${table}.${command.name}`, columnType);
-            }
-            else if (command.subtype === 'AT_AddConstraint') {
-                const constraint = nodeType(command.def)[1];
-                if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-                    knowledge.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    return knowledge;
-}
-const additive = (reason, warning) => ({ class: 'additive', reason, warning });
-const breaking = (reason, warning) => ({ class: 'breaking', reason, warning });
-const dataChanging = (reason) => ({ class: 'data-changing', reason });
-const dataLoss = (reason, lost) => ({ class: 'data-loss', reason, lost });
-const unknown = (reason) => ({ class: 'unknown', reason });
-/** Tables are matched by name without schema: migrations rarely qualify consistently. */
-function tableKey(relation) {
-    return (relation?.relname ?? '?').toLowerCase();
-}
-/** "this migration" or "migration 5 add_archived": who created an object the target never had. */
-function creator(context, by) {
-    return by === context.label ? 'this migration' : by;
-}
-/** Set when the table was created after the target: the target's code never reads or writes it. */
-function newTable(context, relation) {
-    const by = context.since.tables.get(tableKey(relation));
-    return by === undefined ? undefined : creator(context, by);
-}
-function newColumn(context, table, column) {
-    const found = context.since.columns.get(`${tableKeyFromName(table)}.${String(column).toLowerCase()}`);
-    return found && { by: creator(context, found.by), filled: found.filled };
-}
-function existedPhrase(context) {
-    return `existed at ${context.since.target}`;
-}
-function constraintsOf(column) {
-    return (column.constraints ?? [])
-        .map((node) => nodeType(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-/** A default old code's INSERTs can rely on: a literal, possibly cast ('x'::text, -1, true). */
-function isConstantExpression(node) {
-    const [type, body] = nodeType(node);
-    if (type === 'A_Const')
-        return true;
-    if (type === 'TypeCast')
-        return isConstantExpression(body.arg);
-    if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && !body.lexpr)
-        return isConstantExpression(body.rexpr);
-    return false;
-}
-const SERIAL_TYPES = new Set(['smallserial', 'serial', 'bigserial', 'serial2', 'serial4', 'serial8']);
-function describeAddColumn(table, column, context, tableIsNew) {
-    const name = `${table}.${column.colname}`;
-    const constraints = constraintsOf(column);
-    const typeName = stringItems(column.typeName?.names).at(-1) ?? '';
-    const defaultConstraint = constraints.find((constraint) => constraint.contype === 'CONSTR_DEFAULT');
-    const generated = constraints.some((constraint) => constraint.contype === 'CONSTR_IDENTITY' || constraint.contype === 'CONSTR_GENERATED') || SERIAL_TYPES.has(typeName);
-    // serial types and identity columns are NOT NULL by definition.
-    const notNull = generated ||
-        column.is_not_null === true ||
-        constraints.some((constraint) => constraint.contype === 'CONSTR_NOTNULL' || constraint.contype === 'CONSTR_PRIMARY');
-    const filled = generated || defaultConstraint !== undefined;
-    context.since.columns.set(`${tableKeyFromName(table)}.${String(column.colname).toLowerCase()}`, {
-        by: context.label,
-        filled,
-    });
-    for (const constraint of constraints) {
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`adds column ${name} to a table ${tableIsNew} creates`);
-    if (!notNull)
-        return additive(`adds nullable column ${name}: old code neither reads nor writes it`);
-    if (generated)
-        return additive(`adds generated column ${name}: the database fills it for old code's inserts`);
-    if (defaultConstraint && isConstantExpression(defaultConstraint.raw_expr)) {
-        return additive(`adds NOT NULL column ${name} with a constant default: old code's inserts get the default`);
-    }
-    if (defaultConstraint) {
-        return additive(`adds NOT NULL column ${name} with a computed default (the table is rewritten once): old code's inserts get the default`);
-    }
-    return breaking(`adds NOT NULL column ${name} without a default: old code's inserts do not set it and fail`);
-}
-const CONSTRAINT_WORDS = {
-    CONSTR_UNIQUE: 'UNIQUE',
-    CONSTR_PRIMARY: 'PRIMARY KEY',
-    CONSTR_EXCLUSION: 'EXCLUDE',
-    CONSTR_CHECK: 'CHECK',
-    CONSTR_FOREIGN: 'FOREIGN KEY',
-    CONSTR_NOTNULL: 'NOT NULL',
-};
-/** ALTER TABLE sub-commands that change nothing old code can observe. */
-const HARMLESS_ALTER_TABLE = {
-    AT_SetStatistics: 'changes planner statistics settings',
-    AT_SetOptions: 'changes column options',
-    AT_ResetOptions: 'resets column options',
-    AT_SetStorage: 'changes column storage',
-    AT_SetCompression: 'changes column compression',
-    AT_ChangeOwner: 'changes the owner',
-    AT_ClusterOn: 'marks a clustering index',
-    AT_DropCluster: 'drops the clustering mark',
-    AT_SetLogged: 'makes the table logged',
-    AT_SetUnLogged: 'makes the table unlogged',
-    AT_SetAccessMethod: 'changes the access method',
-    AT_SetTableSpace: 'moves the table to another tablespace',
-    AT_SetRelOptions: 'changes storage parameters',
-    AT_ResetRelOptions: 'resets storage parameters',
-    AT_ReplaceRelOptions: 'replaces storage parameters',
-    AT_ReplicaIdentity: 'changes the replica identity',
-    AT_ValidateConstraint: 'validates an existing constraint that new rows already had to satisfy',
-    AT_DropNotNull: 'relaxes a NOT NULL rule',
-    AT_AddIdentity: 'makes a column an identity column: the database fills it when old code does not',
-    AT_SetIdentity: 'changes identity options',
-    AT_EnableTrig: 'enables a trigger',
-    AT_EnableAlwaysTrig: 'enables a trigger',
-    AT_EnableReplicaTrig: 'enables a trigger',
-    AT_DisableTrig: 'disables a trigger',
-    AT_EnableTrigAll: 'enables triggers',
-    AT_DisableTrigAll: 'disables triggers',
-    AT_EnableTrigUser: 'enables triggers',
-    AT_DisableTrigUser: 'disables triggers',
-    AT_DisableRowSecurity: 'disables row level security',
-    AT_NoForceRowSecurity: 'stops forcing row level security on the owner',
-    AT_AttachPartition: 'attaches a partition',
-    AT_ReAddStatistics: 'rebuilds statistics',
-};
-const DUPLICATES_NOTE = 're-creating it in the down file fails once duplicate values have been written';
-function uniqueDropped(context, name) {
-    const key = String(name).toLowerCase();
-    return context.down.uniques.has(key) || context.since.uniques.has(key);
-}
-/** A USING that only casts the column itself converts values the way a plain type change does. */
-function isPlainConversion(using, column) {
-    const [type, body] = nodeType(using);
-    if (!using)
-        return true;
-    if (type === 'TypeCast')
-        return isPlainConversion(body.arg, column);
-    return type === 'ColumnRef' && stringItems(body.fields).at(-1) === column;
-}
-function describeTypeChange(table, command, context) {
-    const column = `${table}.${command.name}`;
-    const definition = nodeType(command.def)[1];
-    const to = columnTypeOf(definition.typeName);
-    if (!isPlainConversion(definition.raw_default, command.name)) {
-        return dataLoss(`rewrites ${column} with a USING expression: the values it ${existedPhrase(context)} with are replaced, not kept`, [column]);
-    }
-    const from = context.down.types.get(`${tableKeyFromName(table)}.${command.name}`);
-    const change = from && to ? compareTypes(from, to) : 'other';
-    if (from && to && change === 'widening') {
-        const widened = `widens ${column} from ${displayType(from)} to ${displayType(to)}`;
-        return additive(`${widened}: every value old code writes or reads still fits`, {
-            kind: 'type-widening',
-            message: `${widened}; its down file narrows it back to ${displayType(from)}, which fails once a value that does not fit has been written.`,
-        });
-    }
-    if (from && to && change === 'lossy') {
-        return dataLoss(`changes ${column} from ${displayType(from)} to ${displayType(to)}, which rounds or truncates the stored values`, [column]);
-    }
-    return breaking(`changes the type of ${column}: old code may send or expect values of the old type`);
-}
-function classifyAlterTableCommand(table, command, context, tableIsNew) {
-    const subtype = command.subtype ?? '';
-    const column = command.name ? `${table}.${command.name}` : table;
-    if (subtype === 'AT_AddColumn') {
-        const [, body] = nodeType(command.def);
-        return describeAddColumn(table, body, context, tableIsNew);
-    }
-    if (subtype === 'AT_AddConstraint') {
-        const constraint = nodeType(command.def)[1];
-        if ((constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') && constraint.conname)
-            context.since.uniques.add(constraint.conname.toLowerCase());
-    }
-    if (tableIsNew)
-        return additive(`changes ${table}, a table ${tableIsNew} creates`);
-    if (subtype in HARMLESS_ALTER_TABLE)
-        return additive(`${HARMLESS_ALTER_TABLE[subtype]} on ${table}: nothing old code reads or writes changes`);
-    const added = newColumn(context, table, command.name);
-    switch (subtype) {
-        case 'AT_DropColumn':
-            if (added)
-                return additive(`drops column ${column}, which ${added.by} added after ${context.since.target}: the target never used it`);
-            return dataLoss(`drops column ${column}, which ${existedPhrase(context)}: its values are gone, and a down file can re-create the column, not them`, [column]);
-        case 'AT_AlterColumnType':
-            if (added)
-                return additive(`changes the type of ${column}, which ${added.by} added after ${context.since.target}`);
-            return describeTypeChange(table, command, context);
-        case 'AT_SetNotNull': {
-            if (added?.filled)
-                return additive(`makes ${column} NOT NULL, a column ${added.by} adds with a default`);
-            return breaking(`makes ${column} NOT NULL: old code's inserts that leave it empty fail`);
-        }
-        case 'AT_ColumnDefault':
-            return command.def
-                ? additive(`sets a default on ${column}`)
-                : breaking(`drops the default of ${column}: old code's inserts that relied on it get NULL or fail`);
-        case 'AT_DropConstraint': {
-            const name = command.name ?? '';
-            if (uniqueDropped(context, name)) {
-                return breaking(`drops unique constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique constraint ${name} on ${table}: ${DUPLICATES_NOTE}.`,
-                });
-            }
-            return breaking(`drops constraint ${name} on ${table}: old code may rely on it (ON CONFLICT, cascades, checks)`.replace('  ', ' '));
-        }
-        case 'AT_AddConstraint': {
-            const [, body] = nodeType(command.def);
-            const constraint = body;
-            const word = CONSTRAINT_WORDS[constraint.contype ?? ''] ?? 'a';
-            const name = constraint.conname ? ` ${constraint.conname}` : '';
-            const unchecked = constraint.skip_validation ? ' (NOT VALID: existing rows unchecked, new ones checked)' : '';
-            return breaking(`adds ${word} constraint${name} on ${table}${unchecked}: old code's writes may violate it`);
-        }
-        case 'AT_AddIndexConstraint':
-            return breaking(`turns a unique index into a constraint on ${table}: old code's writes may violate it`);
-        case 'AT_SetExpression':
-        case 'AT_DropExpression':
-            return breaking(`changes the generation expression of ${column}`);
-        case 'AT_DropIdentity':
-            return breaking(`drops the identity of ${column}: old code's inserts that omit it fail`);
-        case 'AT_EnableRowSecurity':
-        case 'AT_ForceRowSecurity':
-            return breaking(`enables row level security on ${table}: old code may see or write fewer rows`);
-        case 'AT_DetachPartition':
-        case 'AT_DetachPartitionFinalize':
-            return breaking(`detaches a partition of ${table}: its rows disappear from the table old code queries`);
-        default:
-            return breaking(`ALTER TABLE ${table} (${subtype.replace(/^AT_/, '')}) is not known to be safe for old code`);
-    }
-}
-/** The columns an UPDATE sets that existed at the target: the values it overwrites. */
-function overwrittenColumns(table, targets, context) {
-    const names = (targets ?? []).map((node) => nodeType(node)[1].name);
-    return [...new Set(names.map((name) => name ?? '?'))]
-        .filter((name) => !newColumn(context, table, name))
-        .map((name) => `${table}.${name}`);
-}
-/** Statement types that cannot affect what old code reads or writes. */
-const HARMLESS_STATEMENTS = {
-    TransactionStmt: 'transaction control',
-    VariableSetStmt: 'sets a session setting',
-    VariableShowStmt: 'shows a setting',
-    CommentStmt: 'sets a comment',
-    GrantStmt: 'grants or revokes privileges',
-    GrantRoleStmt: 'grants or revokes a role',
-    AlterDefaultPrivilegesStmt: 'changes default privileges',
-    AlterOwnerStmt: 'changes an owner',
-    LockStmt: 'takes a lock',
-    VacuumStmt: 'vacuums or analyzes',
-    ClusterStmt: 'reorders a table physically',
-    ReindexStmt: 'rebuilds indexes',
-    RefreshMatViewStmt: 'refreshes a materialized view',
-    NotifyStmt: 'sends a notification',
-    CreateEnumStmt: 'creates an enum type',
-    CreateDomainStmt: 'creates a domain',
-    CompositeTypeStmt: 'creates a composite type',
-    CreateRangeStmt: 'creates a range type',
-    CreateSeqStmt: 'creates a sequence',
-    AlterSeqStmt: 'changes a sequence',
-    CreateSchemaStmt: 'creates a schema',
-    CreateExtensionStmt: 'creates an extension',
-    CreateStatsStmt: 'creates extended statistics',
-    CreateTableAsStmt: 'creates a table or materialized view from a query',
-    DefineStmt: 'defines an aggregate, operator, collation or type',
-    CreateCastStmt: 'creates a cast',
-    CreateConversionStmt: 'creates a conversion',
-    CreateRoleStmt: 'creates a role',
-    CreatePublicationStmt: 'creates a publication',
-    ExplainStmt: 'explains a query',
-    CheckPointStmt: 'forces a checkpoint',
-    DiscardStmt: 'discards session state',
-};
-const PROCEDURAL_STATEMENTS = {
-    CallStmt: 'CALL runs a procedure this migration does not create, so its body cannot be read',
-    ExecuteStmt: 'EXECUTE runs a prepared statement that is not analysed',
-};
-function describeDrop(body, context) {
-    const type = String(body.removeType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const objects = stringItems(body.objects);
-    const names = objects.join(', ');
-    switch (body.removeType) {
-        case 'OBJECT_INDEX':
-            return objects.map((name) => uniqueDropped(context, tableKeyFromName(name))
-                ? breaking(`drops unique index ${name}: old code may rely on it (ON CONFLICT, no duplicates), and ${DUPLICATES_NOTE}`, {
-                    kind: 'unique-dropped',
-                    message: `drops unique index ${name}: ${DUPLICATES_NOTE}.`,
-                })
-                : additive(`drops index ${name}: old code keeps working, its queries may be slower`));
-        case 'OBJECT_TRIGGER':
-            return [breaking(`drops trigger ${names}: old code may rely on what it did`)];
-        case 'OBJECT_TABLE':
-        case 'OBJECT_FOREIGN_TABLE':
-            return objects.map((name) => {
-                const by = context.since.tables.get(tableKeyFromName(name));
-                if (by !== undefined)
-                    return additive(`drops table ${name}, which ${creator(context, by)} created after ${context.since.target}: the target never used it`);
-                return dataLoss(`drops table ${name}, which ${existedPhrase(context)}: its rows are gone, and a down file can re-create the table, not them`, [name]);
-            });
-        case 'OBJECT_SCHEMA':
-            return objects.map((name) => context.since.schemas.has(tableKeyFromName(name))
-                ? additive(`drops schema ${name}, created after ${context.since.target}`)
-                : body.behavior === 'DROP_CASCADE'
-                    ? dataLoss(`drops schema ${name} with CASCADE: every table in it that ${existedPhrase(context)} is gone with its rows`, [`schema ${name}`])
-                    : breaking(`drops schema ${name}: old code still uses it`));
-        case 'OBJECT_TYPE':
-        case 'OBJECT_DOMAIN':
-            if (body.behavior === 'DROP_CASCADE' &&
-                !objects.every((name) => context.since.types.has(tableKeyFromName(name)))) {
-                return [
-                    dataLoss(`drops ${type} ${names} with CASCADE: columns of that type are dropped with their values`, objects.map((name) => `columns of type ${name}`)),
-                ];
-            }
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-        default:
-            return [breaking(`drops ${type} ${names}: old code still uses it`)];
-    }
-}
-function describeRename(body, context) {
-    const relation = relationName(body.relation);
-    const kind = String(body.renameType ?? '')
-        .replace(/^OBJECT_/, '')
-        .toLowerCase()
-        .replace(/_/g, ' ');
-    const tableIsNew = newTable(context, body.relation);
-    if (tableIsNew)
-        return additive(`renames inside ${relation}, a table ${tableIsNew} creates`);
-    if (body.renameType === 'OBJECT_COLUMN') {
-        const added = newColumn(context, relation, body.subname);
-        if (added) {
-            context.since.columns.set(`${tableKeyFromName(relation)}.${String(body.newname).toLowerCase()}`, {
-                by: context.label,
-                filled: added.filled,
-            });
-            return additive(`renames column ${relation}.${body.subname}, which ${added.by} added after ${context.since.target}, to ${body.newname}`);
-        }
-        return breaking(`renames column ${relation}.${body.subname} to ${body.newname}: old code still uses ${relation}.${body.subname}`);
-    }
-    if (body.renameType === 'OBJECT_INDEX' || body.renameType === 'OBJECT_TRIGGER') {
-        return additive(`renames ${kind} ${relation} to ${body.newname}: application queries do not name it`);
-    }
-    const old = body.subname
-        ? `${relation}.${body.subname}`
-        : body.relation
-            ? relation
-            : stringItems([body.object]).join('');
-    return breaking(`renames ${kind} ${old} to ${body.newname}: old code still uses the old name`);
-}
-/** Records what a statement creates, so later statements (and later migrations) know the target never had it. */
-function recordCreated(type, body, context) {
-    if (type === 'CreateStmt' || type === 'CreateTableAsStmt') {
-        const relation = (type === 'CreateStmt' ? body.relation : body.into?.rel);
-        context.since.tables.set(tableKey(relation), context.label);
-        for (const element of body.tableElts ?? []) {
-            const [elementType, definition] = nodeType(element);
-            const constraint = definition;
-            if (elementType === 'Constraint' &&
-                (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') &&
-                constraint.conname) {
-                context.since.uniques.add(constraint.conname.toLowerCase());
-            }
-        }
-    }
-    else if (type === 'CreateSchemaStmt') {
-        context.since.schemas.add(String(body.schemaname ?? '').toLowerCase());
-    }
-    else if (type === 'CreateEnumStmt' ||
-        type === 'CreateRangeStmt' ||
-        type === 'CreateDomainStmt' ||
-        type === 'CompositeTypeStmt') {
-        const name = type === 'CompositeTypeStmt'
-            ? relationName(body.typevar)
-            : stringItems((body.typeName ?? body.domainname)).join('.');
-        context.since.types.add(tableKeyFromName(name));
-    }
-    else if (type === 'IndexStmt' && body.unique && body.idxname) {
-        context.since.uniques.add(String(body.idxname).toLowerCase());
-    }
-}
-function classifyStatement(statement, context) {
-    const [type, body] = nodeType(statement.node);
-    const tableIsNew = body.relation ? newTable(context, body.relation) : undefined;
-    const relation = relationName(body.relation);
-    recordCreated(type, body, context);
-    if (type in HARMLESS_STATEMENTS)
-        return [additive(`${HARMLESS_STATEMENTS[type]}: nothing old code reads or writes changes`)];
-    if (type in PROCEDURAL_STATEMENTS)
-        return [unknown(`${PROCEDURAL_STATEMENTS[type]}; treated as breaking`)];
-    switch (type) {
-        case 'CreateStmt':
-            return [additive(`creates table ${relation}: old code does not know it`)];
-        case 'ViewStmt': {
-            const view = relationName(body.view);
-            return [
-                additive(body.replace
-                    ? `creates or replaces view ${view} (PostgreSQL only lets a replacement add columns)`
-                    : `creates view ${view}`),
-            ];
-        }
-        case 'CreateFunctionStmt': {
-            const name = stringItems(body.funcname).join('.');
-            const what = body.is_procedure ? 'procedure' : 'function';
-            return [
-                additive(body.replace
-                    ? `creates or replaces ${what} ${name}: old code calling it gets the new body`
-                    : `creates ${what} ${name}`),
-            ];
-        }
-        case 'CreateTrigStmt':
-            return [additive(`creates trigger ${body.trigname} on ${relation}: it also runs for old code's writes`)];
-        case 'CreatePolicyStmt': {
-            const table = relationName(body.table);
-            return [
-                body.permissive === false
-                    ? breaking(`adds a restrictive row security policy on ${table}: old code may see or write fewer rows`)
-                    : additive(`adds a permissive row security policy on ${table}`),
-            ];
-        }
-        case 'IndexStmt': {
-            const name = body.idxname ? ` ${body.idxname}` : '';
-            const concurrently = body.concurrent ? ' (CONCURRENTLY: cannot run inside a transaction)' : '';
-            if (!body.unique)
-                return [additive(`creates index${name} on ${relation}${concurrently}`)];
-            if (tableIsNew)
-                return [additive(`creates unique index${name} on ${relation}, a table ${tableIsNew} creates`)];
-            return [
-                breaking(`creates unique index${name} on ${relation}${concurrently}: old code may write duplicates that now fail`),
-            ];
-        }
-        case 'AlterEnumStmt': {
-            const name = stringItems(body.typeName).join('.');
-            if (body.oldVal)
-                return [
-                    breaking(`renames value '${body.oldVal}' of enum ${name} to '${body.newVal}': old code still writes '${body.oldVal}'`),
-                ];
-            return [
-                additive(`adds value '${body.newVal}' to enum ${name} (PostgreSQL cannot remove enum values: a down file cannot undo this)`),
-            ];
-        }
-        case 'AlterTableStmt':
-            return (body.cmds ?? []).map((node) => classifyAlterTableCommand(relation, nodeType(node)[1], context, tableIsNew));
-        case 'RenameStmt':
-            return [describeRename(body, context)];
-        case 'DropStmt':
-            return describeDrop(body, context);
-        case 'AlterObjectSchemaStmt':
-            return [breaking(`moves ${relation} to schema ${body.newschema}: old code still looks for it where it was`)];
-        case 'UpdateStmt': {
-            if (tableIsNew)
-                return [additive(`updates rows of ${relation}, a table ${tableIsNew} creates`)];
-            const overwritten = overwrittenColumns(relation, body.targetList, context);
-            if (overwritten.length === 0)
-                return [
-                    additive(`backfills column(s) of ${relation} that ${context.since.target} did not have: no value it wrote is overwritten`),
-                ];
-            return [
-                dataLoss(`overwrites ${overwritten.join(', ')} in existing rows: the values they held are gone, and a down file cannot restore them`, overwritten),
-            ];
-        }
-        case 'DeleteStmt':
-            if (tableIsNew)
-                return [additive(`deletes rows of ${relation}, a table ${tableIsNew} creates`)];
-            return [dataLoss(`deletes rows of ${relation}: a down file cannot bring them back`, [relation])];
-        case 'InsertStmt': {
-            if (tableIsNew)
-                return [additive(`fills ${relation}, a table ${tableIsNew} creates`)];
-            const conflict = body.onConflictClause;
-            if (conflict?.action === 'ONCONFLICT_UPDATE') {
-                return [
-                    dataLoss(`inserts into ${relation} with ON CONFLICT DO UPDATE: existing rows it conflicts with are overwritten`, [relation]),
-                ];
-            }
-            return [
-                dataChanging(`inserts rows into existing table ${relation}${conflict ? ' (ON CONFLICT DO NOTHING)' : ''}: old code finds rows it did not write`),
-            ];
-        }
-        case 'MergeStmt': {
-            const actions = JSON.stringify(body.mergeWhenClauses ?? []);
-            if (tableIsNew)
-                return [additive(`merges into ${relation}, a table ${tableIsNew} creates`)];
-            if (/CMD_UPDATE|CMD_DELETE/.test(actions))
-                return [dataLoss(`merges into ${relation}, updating or deleting existing rows`, [relation])];
-            return [dataChanging(`merges new rows into ${relation}: old code finds rows it did not write`)];
-        }
-        case 'TruncateStmt': {
-            const tables = relationNames(body.relations);
-            const existing = tables.filter((table) => !context.since.tables.has(tableKeyFromName(table)));
-            if (existing.length === 0)
-                return [additive(`truncates ${tables.join(', ')}, created after ${context.since.target}`)];
-            return [dataLoss(`truncates ${existing.join(', ')}: every row is gone`, existing)];
-        }
-        case 'CopyStmt':
-            if (body.is_from)
-                return [dataChanging(`loads rows into ${relation} with COPY`)];
-            return [additive('copies data out (COPY TO)')];
-        case 'SelectStmt':
-            return [
-                additive(body.intoClause
-                    ? 'creates a table from a query (SELECT INTO)'
-                    : 'runs a query (functions it calls are not analysed unless this migration creates them)'),
-            ];
-        default:
-            return [breaking(`${type.replace(/Stmt$/, '') || 'this statement'} is not known to be safe for old code`)];
-    }
-}
-function findingOf(entry, context) {
-    const within = entry.within ? ` (${entry.within})` : '';
-    if (entry.kind === 'unreadable') {
-        return {
-            sql: classify_displaySql(entry.text),
-            line: entry.line,
-            class: 'unknown',
-            reasons: [`${entry.reason}${within}; treated as breaking`],
-        };
-    }
-    const findings = classifyStatement(entry, context);
-    const lost = [...new Set(findings.flatMap((finding) => finding.lost ?? []))];
-    const warnings = findings.flatMap((finding) => (finding.warning ? [finding.warning] : []));
-    return {
-        sql: classify_displaySql(entry.text),
-        line: entry.line,
-        class: strongestClass(findings.map((finding) => finding.class)),
-        reasons: findings.map((finding) => `${finding.reason}${within}`),
-        ...(lost.length ? { lost } : {}),
-        ...(warnings.length ? { warnings } : {}),
-    };
-}
-/**
- * Classifies every statement a migration executes (DO blocks and the functions it creates and calls
- * included); the migration's class is the strongest found. Takes the parse too, so a caller that
- * also lints the down file against it parses the up file once.
- */
-async function classifySql(sql, options = {}) {
-    const parsed = typeof sql === 'string' ? await parseSql(sql) : sql;
-    const label = options.label ?? 'this migration';
-    const context = {
-        since: options.since ?? sinceTarget('the previous release'),
-        label,
-        down: downKnowledge(options.down),
-    };
-    const statements = (await executedStatements(parsed)).map((entry) => findingOf(entry, context));
-    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/schema-objects.ts
-
-/**
- * One key per object, names compared without schema and case-insensitively, as migrations rarely
- * qualify names consistently: "column:users.email", "index:users_email_key".
- */
-function schema_objects_objectKey(object) {
-    const table = object.table === undefined ? '' : `${sql_parser_tableKeyFromName(object.table)}.`;
-    return `${object.kind}:${table}${sql_parser_tableKeyFromName(object.name)}`;
-}
-function schema_objects_describeObject(object) {
-    if (object.kind === 'column')
-        return `column ${object.table}.${object.name}`;
-    if (object.table !== undefined)
-        return `${object.kind} ${object.name} on ${object.table}`;
-    return `${object.kind} ${object.name}`;
-}
-const DROP_KINDS = {
-    OBJECT_TABLE: 'table',
-    OBJECT_FOREIGN_TABLE: 'table',
-    OBJECT_VIEW: 'view',
-    OBJECT_MATVIEW: 'materialized view',
-    OBJECT_INDEX: 'index',
-    OBJECT_SEQUENCE: 'sequence',
-    OBJECT_TYPE: 'type',
-    OBJECT_DOMAIN: 'type',
-    OBJECT_SCHEMA: 'schema',
-    OBJECT_FUNCTION: 'function',
-    OBJECT_PROCEDURE: 'function',
-    OBJECT_TRIGGER: 'trigger',
-};
-const RENAME_KINDS = {
-    ...DROP_KINDS,
-    OBJECT_COLUMN: 'column',
-    OBJECT_TABCONSTRAINT: 'constraint',
-};
-/** Constraint kinds that come with an index of the same name. */
-const INDEXED_CONSTRAINTS = new Set(['CONSTR_UNIQUE', 'CONSTR_PRIMARY', 'CONSTR_EXCLUSION']);
-function constraintObjects(constraint, table) {
-    if (!constraint.conname)
-        return [];
-    const created = [{ kind: 'constraint', name: constraint.conname, table }];
-    if (INDEXED_CONSTRAINTS.has(constraint.contype ?? ''))
-        created.push({ kind: 'index', name: constraint.conname });
-    return created;
-}
-function inlineConstraints(column) {
-    return (column.constraints ?? [])
-        .map((node) => sql_parser_nodeType(node))
-        .filter(([type]) => type === 'Constraint')
-        .map(([, body]) => body);
-}
-function alterTableEffects(body, effects) {
-    const table = sql_parser_relationName(body.relation);
-    const tableMissingOk = body.missing_ok === true;
-    for (const node of body.cmds ?? []) {
-        const command = sql_parser_nodeType(node)[1];
-        const ifExists = tableMissingOk || command.missing_ok === true;
-        if (command.subtype === 'AT_AddColumn') {
-            const column = sql_parser_nodeType(command.def)[1];
-            effects.creates.push({ kind: 'column', name: column.colname ?? '?', table });
-            for (const constraint of inlineConstraints(column))
-                effects.creates.push(...constraintObjects(constraint, table));
-        }
-        else if (command.subtype === 'AT_AddConstraint') {
-            effects.creates.push(...constraintObjects(sql_parser_nodeType(command.def)[1], table));
-        }
-        else if (command.subtype === 'AT_DropColumn') {
-            effects.drops.push({ kind: 'column', name: command.name ?? '?', table, ifExists });
-        }
-        else if (command.subtype === 'AT_DropConstraint') {
-            effects.drops.push({ kind: 'constraint', name: command.name ?? '?', table, ifExists });
-        }
-    }
-}
-function dropEffects(body, effects) {
-    const kind = DROP_KINDS[String(body.removeType)];
-    if (!kind)
-        return;
-    const ifExists = body.missing_ok === true;
-    for (const object of body.objects ?? []) {
-        const parts = sql_parser_stringItems([object])[0].split('.');
-        if (kind === 'trigger')
-            effects.drops.push({ kind, name: parts.at(-1), table: parts.slice(0, -1).join('.'), ifExists });
-        else
-            effects.drops.push({ kind, name: parts.join('.'), ifExists });
-    }
-}
-function renameEffects(body, effects) {
-    const kind = RENAME_KINDS[String(body.renameType)];
-    if (!kind)
-        return;
-    const newname = String(body.newname ?? '');
-    const relation = body.relation ? sql_parser_relationName(body.relation) : undefined;
-    if (kind === 'column' || kind === 'constraint' || kind === 'trigger') {
-        effects.renames.push({
-            from: { kind, name: String(body.subname ?? ''), table: relation },
-            to: { kind, name: newname, table: relation },
-        });
-    }
-    else {
-        const name = relation ?? sql_parser_stringItems([body.object])[0];
-        effects.renames.push({ from: { kind, name }, to: { kind, name: newname } });
-    }
-}
-/** What one statement does to the schema's objects (empty for statements that only touch rows). */
-function schema_objects_statementEffects(node) {
-    const effects = { creates: [], drops: [], renames: [] };
-    const [type, body] = sql_parser_nodeType(node);
-    switch (type) {
-        case 'CreateStmt': {
-            const table = sql_parser_relationName(body.relation);
-            effects.creates.push({ kind: 'table', name: table });
-            for (const element of body.tableElts ?? []) {
-                const [elementType, element_] = sql_parser_nodeType(element);
-                if (elementType === 'ColumnDef') {
-                    effects.creates.push({ kind: 'column', name: element_.colname ?? '?', table });
-                    for (const constraint of inlineConstraints(element_))
-                        effects.creates.push(...constraintObjects(constraint, table));
-                }
-                else if (elementType === 'Constraint') {
-                    effects.creates.push(...constraintObjects(element_, table));
-                }
-            }
-            break;
-        }
-        case 'IndexStmt':
-            if (body.idxname)
-                effects.creates.push({ kind: 'index', name: String(body.idxname) });
-            break;
-        case 'ViewStmt':
-            effects.creates.push({ kind: 'view', name: sql_parser_relationName(body.view) });
-            break;
-        case 'CreateTableAsStmt': {
-            const into = body.into;
-            effects.creates.push({
-                kind: body.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
-                name: sql_parser_relationName(into?.rel),
-            });
-            break;
-        }
-        case 'CreateSeqStmt':
-            effects.creates.push({ kind: 'sequence', name: sql_parser_relationName(body.sequence) });
-            break;
-        case 'CreateEnumStmt':
-        case 'CreateRangeStmt':
-            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.typeName).join('.') });
-            break;
-        case 'CreateDomainStmt':
-            effects.creates.push({ kind: 'type', name: sql_parser_stringItems(body.domainname).join('.') });
-            break;
-        case 'CompositeTypeStmt':
-            effects.creates.push({ kind: 'type', name: sql_parser_relationName(body.typevar) });
-            break;
-        case 'CreateSchemaStmt':
-            effects.creates.push({ kind: 'schema', name: String(body.schemaname ?? '') });
-            break;
-        case 'CreateFunctionStmt':
-            effects.creates.push({ kind: 'function', name: sql_parser_stringItems(body.funcname).join('.') });
-            break;
-        case 'CreateTrigStmt':
-            effects.creates.push({
-                kind: 'trigger',
-                name: String(body.trigname ?? ''),
-                table: sql_parser_relationName(body.relation),
-            });
-            break;
-        case 'AlterTableStmt':
-            alterTableEffects(body, effects);
-            break;
-        case 'DropStmt':
-            dropEffects(body, effects);
-            break;
-        case 'RenameStmt':
-            renameEffects(body, effects);
-            break;
-    }
-    return effects;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/down-lint.ts
-
-
-
-
-
-function statementsOf(entries) {
-    return entries.filter((entry) => entry.kind === 'statement');
-}
-/**
- * Every object the statements create (by objectKey), the names they rename objects to, and whether
- * every statement could be read (when not, "not created" proves nothing).
- */
-function down_lint_createdObjects(entries) {
-    const created = new Map();
-    const renamedTo = new Set();
-    for (const statement of statementsOf(entries)) {
-        const effects = schema_objects_statementEffects(statement.node);
-        for (const object of effects.creates)
-            created.set(schema_objects_objectKey(object), object);
-        for (const { to } of effects.renames)
-            renamedTo.add(schema_objects_objectKey(to));
-    }
-    return { created, renamedTo, complete: entries.every((entry) => entry.kind === 'statement') };
-}
-/** "table.column" -> the type the up migration changes it to. */
-function typesSetByUp(entries) {
-    const types = new Map();
-    for (const statement of statementsOf(entries)) {
-        const [type, body] = nodeType(statement.node);
-        if (type !== 'AlterTableStmt')
-            continue;
-        const table = tableKeyFromName(relationName(body.relation));
-        for (const node of body.cmds ?? []) {
-            const command = nodeType(node)[1];
-            const columnType = command.subtype === 'AT_AlterColumnType'
-                ? columnTypeOf(nodeType(command.def)[1].typeName)
-                : undefined;
-            if (columnType)
-                types.set(`${table}.${command.name}`, columnType);
-        }
-    }
-    return types;
-}
-function typeChangeFinding(table, command, upTypes, appliedSince, sql) {
-    const column = `${table}.${command.name}`;
-    const back = columnTypeOf(nodeType(command.def)[1].typeName);
-    const upType = upTypes.get(`${tableKeyFromName(table)}.${command.name}`);
-    if (back && upType && compareTypes(back, upType) === 'widening') {
-        return {
-            kind: 'revert-may-fail',
-            message: `Reverting narrows ${column} back from ${displayType(upType)} to ${displayType(back)}: a value written ${appliedSince} that does not fit makes the revert fail.`,
-            sql,
-        };
-    }
-    return {
-        kind: 'data-loss',
-        message: `Reverting changes the type of ${column} back: values that do not fit the old type make the revert fail or are truncated by its USING expression.`,
-        sql,
-    };
-}
-/**
- * Lints a down file against its up file (text or parse; statements inside DO blocks included).
- * `appliedSince` names the moment data started to accumulate ("since 0005_add_archived was applied")
- * for the messages. Whether the down file can run at all is the pre-checks' business (down-checks.ts).
- */
-async function lintDownMigration(upSql, downSql, appliedSince) {
-    const findings = [];
-    const down = await executedStatements(downSql);
-    const up = upSql === undefined ? undefined : await executedStatements(upSql);
-    const upTypes = up ? typesSetByUp(up) : new Map();
-    const upCreated = up ? down_lint_createdObjects(up) : undefined;
-    const dropped = new Set();
-    const createdByDown = new Set();
-    for (const statement of statementsOf(down)) {
-        const [type, body] = nodeType(statement.node);
-        const sql = displaySql(statement.text);
-        const effects = statementEffects(statement.node);
-        for (const object of effects.drops) {
-            dropped.add(objectKey(object));
-            const key = objectKey(object);
-            if (upCreated?.complete &&
-                !object.ifExists &&
-                object.kind !== 'function' &&
-                !upCreated.created.has(key) &&
-                !upCreated.renamedTo.has(key) &&
-                !createdByDown.has(key)) {
-                findings.push({
-                    kind: 'foreign-drop',
-                    message: `The down file drops ${describeObject(object)}, which its up migration does not create: the revert fails unless it exists when it runs.`,
-                    sql,
-                });
-            }
-        }
-        for (const object of effects.creates)
-            createdByDown.add(objectKey(object));
-        if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
-            for (const table of stringItems(body.objects)) {
-                findings.push({
-                    kind: 'data-loss',
-                    message: `Reverting drops table ${table}: every row written to it ${appliedSince} is lost.`,
-                    sql,
-                });
-            }
-        }
-        else if (type === 'DropStmt' && body.removeType === 'OBJECT_SCHEMA' && body.behavior === 'DROP_CASCADE') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting drops schema ${stringItems(body.objects).join(', ')} with CASCADE: every table in it is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'IndexStmt' && body.unique) {
-            findings.push({
-                kind: 'revert-may-fail',
-                message: `Reverting re-creates unique index ${body.idxname ?? ''} on ${relationName(body.relation)}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                sql,
-            });
-        }
-        else if (type === 'AlterTableStmt') {
-            const table = relationName(body.relation);
-            for (const node of body.cmds ?? []) {
-                const command = nodeType(node)[1];
-                if (command.subtype === 'AT_DropColumn') {
-                    findings.push({
-                        kind: 'data-loss',
-                        message: `Reverting drops column ${table}.${command.name}: values written to it ${appliedSince} are lost.`,
-                        sql,
-                    });
-                }
-                else if (command.subtype === 'AT_AlterColumnType') {
-                    findings.push(typeChangeFinding(table, command, upTypes, appliedSince, sql));
-                }
-                else if (command.subtype === 'AT_AddConstraint') {
-                    const constraint = nodeType(command.def)[1];
-                    if (constraint.contype === 'CONSTR_UNIQUE' || constraint.contype === 'CONSTR_PRIMARY') {
-                        findings.push({
-                            kind: 'revert-may-fail',
-                            message: `Reverting re-creates unique constraint ${constraint.conname ?? ''} on ${table}: it fails if duplicate values were written ${appliedSince}.`.replace('  ', ' '),
-                            sql,
-                        });
-                    }
-                }
-            }
-        }
-        else if (type === 'TruncateStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting truncates ${relationNames(body.relations).join(', ')}: every row is lost.`,
-                sql,
-            });
-        }
-        else if (type === 'DeleteStmt') {
-            findings.push({
-                kind: 'data-loss',
-                message: `Reverting deletes rows of ${relationName(body.relation)}, including rows written ${appliedSince}.`,
-                sql,
-            });
-        }
-    }
-    const createdTables = [...(upCreated?.created.values() ?? [])]
-        .filter((object) => object.kind === 'table')
-        .map((object) => objectKey(object));
-    for (const object of upCreated?.created.values() ?? []) {
-        if (object.kind !== 'table' && object.kind !== 'column')
-            continue;
-        const table = object.kind === 'column' ? objectKey({ kind: 'table', name: object.table }) : undefined;
-        // A column of a table the up creates goes with that table.
-        if (table && createdTables.includes(table))
-            continue;
-        if (!dropped.has(objectKey(object)) && !(table && dropped.has(table))) {
-            const what = object.kind === 'table'
-                ? `creates table ${tableKeyFromName(object.name)}`
-                : `adds column ${tableKeyFromName(object.table)}.${object.name}`;
-            findings.push({
-                kind: 'incomplete-down',
-                message: `The up migration ${what} but the down file does not drop it: the schema after reverting differs from the target's.`,
-            });
-        }
-    }
-    return findings;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/down-checks.ts
-
-
-
-
-
-
-const RELATION_KINDS = {
-    table: "('r','p','f')",
-    view: "('v')",
-    'materialized view': "('m')",
-    index: "('i','I')",
-    sequence: "('S')",
-};
-/** "app.users" -> "app"."users": the text to_regclass and to_regtype resolve as PostgreSQL would. */
-function down_checks_quotedName(name) {
-    return name.split('.').map(quoteIdent).join('.');
-}
-/** Whether each object exists now (and each index's table), in one round trip. */
-async function existingNow(client, objects) {
-    if (objects.length === 0)
-        return [];
-    const relationCases = Object.entries(RELATION_KINDS).map(([kind, relkinds]) => `WHEN '${kind}' THEN EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(q.name) AND relkind IN ${relkinds})`);
-    const { rows } = await client.query(`SELECT CASE q.kind ${relationCases.join(' ')}
-       WHEN 'type' THEN to_regtype(q.name) IS NOT NULL
-       WHEN 'schema' THEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = q.bare)
-       WHEN 'column' THEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(q.owner) AND attname = q.bare AND attnum > 0 AND NOT attisdropped)
-       WHEN 'constraint' THEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(q.owner) AND conname = q.bare)
-       WHEN 'trigger' THEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(q.owner) AND tgname = q.bare)
-       ELSE true END AS present,
-       CASE q.kind WHEN 'index' THEN (SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE i.indexrelid = to_regclass(q.name)) END AS owner
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS q(kind, name, bare, owner, position)
-      ORDER BY q.position`, [
-        objects.map((object) => object.kind),
-        objects.map((object) => down_checks_quotedName(object.name)),
-        objects.map((object) => object.name),
-        objects.map((object) => (object.table === undefined ? null : down_checks_quotedName(object.table))),
-    ]);
-    return rows.map((row) => ({ present: row.present, owner: row.owner ?? undefined }));
-}
-/** Kinds one name can be created as, where dropping it as the other kind fails. */
-const CONFUSABLE = (/* unused pure expression or super */ null && (['index', 'constraint', 'table', 'view', 'materialized view', 'sequence', 'type']));
-/** The up created this name, but as something else: "index users_email_key". */
-function createdAsOtherKind(object, created) {
-    if (!CONFUSABLE.includes(object.kind))
-        return undefined;
-    const name = tableKeyFromName(object.name);
-    return [...created.values()].find((other) => other.kind !== object.kind && CONFUSABLE.includes(other.kind) && tableKeyFromName(other.name) === name);
-}
-function where(step, line) {
-    return `${step.script.file} line ${step.script.line - 1 + line}`;
-}
-/**
- * The reasons the down scripts of `steps` (newest first, as they will run) would fail; empty when
- * none is found. `migrations` gives each one's up script; `client`, when given, the database they
- * will run on.
- */
-async function checkDownScripts(steps, migrations, client) {
-    const problems = [];
-    const located = [];
-    for (const step of steps) {
-        if (step.script)
-            located.push({ step: step, entries: await executedStatements(step.script.sql) });
-    }
-    const ups = new Map(migrations.map((migration) => [migration.version, migration.up]));
-    // What the database has now, for every object a down file drops without IF EXISTS.
-    const dropped = [];
-    for (const { entries } of located) {
-        for (const entry of entries)
-            if (entry.kind === 'statement')
-                dropped.push(...statementEffects(entry.node).drops.filter((object) => !object.ifExists && object.kind !== 'function'));
-    }
-    const presence = client ? await existingNow(client, dropped) : [];
-    const inDatabase = new Map(dropped.map((object, index) => [objectKey(object), presence[index]]));
-    // The revert order replayed: what earlier statements created, dropped or renamed.
-    const state = new Map();
-    const droppedTables = new Set();
-    let tracking = client !== undefined;
-    for (const { step, entries } of located) {
-        const up = ups.get(step.version);
-        const upCreated = up ? createdObjects(await executedStatements(up.sql)).created : new Map();
-        for (const entry of entries) {
-            if (entry.kind === 'unreadable') {
-                if (entry.reason.startsWith("PostgreSQL's grammar rejects")) {
-                    problems.push(`${where(step, entry.line)}: ${entry.reason.replace(/^PostgreSQL's grammar rejects it/, `PostgreSQL's grammar rejects \`${statementHeadline(entry.text, 80)}\``)}; the revert would fail there.`);
-                }
-                // SQL nobody can read may create or drop anything: what follows cannot be checked.
-                tracking = false;
-                continue;
-            }
-            const effects = statementEffects(entry.node);
-            for (const object of effects.drops) {
-                const key = objectKey(object);
-                const other = object.ifExists ? undefined : createdAsOtherKind(object, upCreated);
-                if (other && !upCreated.has(key)) {
-                    problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, but its up migration created ${describeObject(other)}: \`${statementHeadline(entry.text, 80)}\` fails, as there is no ${object.kind} of that name.`);
-                }
-                else if (tracking && !object.ifExists && object.kind !== 'function') {
-                    const found = inDatabase.get(key);
-                    const owner = object.table ?? found?.owner;
-                    const ownerGone = owner !== undefined && droppedTables.has(tableKeyFromName(owner));
-                    const exists = state.get(key) ?? (!ownerGone && found?.present !== false);
-                    if (!exists)
-                        problems.push(`${where(step, entry.line)}: drops ${describeObject(object)}, which does not exist in the database when this runs: \`${statementHeadline(entry.text, 80)}\` fails.`);
-                }
-                state.set(key, false);
-                if (object.kind === 'table')
-                    droppedTables.add(tableKeyFromName(object.name));
-            }
-            for (const object of effects.creates) {
-                state.set(objectKey(object), true);
-                if (object.kind === 'table')
-                    droppedTables.delete(tableKeyFromName(object.name));
-            }
-            for (const { from, to } of effects.renames) {
-                state.set(objectKey(from), false);
-                state.set(objectKey(to), true);
-                // Columns and constraints move with a renamed table: stop checking objects of either name.
-                if (from.kind === 'table')
-                    tracking = false;
-            }
-        }
-    }
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/sql-files.ts
-
-
-
-
-
-
-
-
-// NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
-const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
-// psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
-const NO_TRANSACTION = /^\s*--\s*rollback-actions:\s*no-transaction\b/;
-/**
- * No tool keeps a history for hand-run files, so the suite keeps one: a log, one row per event,
- * the newest row's version being the schema's. A revert adds its row in the down's transaction.
- */
-const SQL_FILES_HISTORY_TABLE = 'rollback_actions.sql_files_version';
-function versionOf(file) {
-    if (file.includes('/'))
-        return undefined;
-    const match = sql_files_FILE.exec(file);
-    return match ? String(BigInt(match[1])) : undefined;
-}
-function insertEvent(table, version, event, migration) {
-    return `INSERT INTO ${history_table_qualifiedName(table)} (version, event, migration) VALUES (${version === null ? 'NULL' : version}, '${event}', ${migration === null ? 'NULL' : sqlLiteral(migration)});`;
-}
-function createTable(table) {
-    return [
-        ...createSchemaSql(table),
-        `CREATE TABLE IF NOT EXISTS ${history_table_qualifiedName(table)} (id bigserial PRIMARY KEY, version bigint, event text NOT NULL CHECK (event IN ('initialised', 'applied', 'reverted')), migration text, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text NOT NULL DEFAULT current_user);`,
-    ];
-}
-/** A down's drops that must exist before it runs, in revert order, minus what an earlier down re-created. */
-async function dropsToFind(downs) {
-    const recreated = new Set();
-    const needed = [];
-    for (const migration of downs) {
-        if (!migration.down)
-            continue;
-        for (const entry of await plpgsql_executedStatements(migration.down.sql)) {
-            if (entry.kind !== 'statement')
-                continue;
-            const effects = schema_objects_statementEffects(entry.node);
-            for (const object of effects.drops)
-                if (object.kind !== 'function' && !recreated.has(schema_objects_objectKey(object)))
-                    needed.push({ object, file: migration.down.file });
-            for (const object of effects.creates)
-                recreated.add(schema_objects_objectKey(object));
-        }
-    }
-    return needed;
-}
-/** What the ups of migrations newer than the stated version create: none of it may exist yet. */
-async function createdAbove(migrations, current) {
-    const newer = migrations.filter((migration) => migration.up && (current === null || compareVersions(migration.version, current) > 0));
-    const found = [];
-    for (const migration of newer) {
-        const { created } = down_lint_createdObjects(await plpgsql_executedStatements(migration.up.sql));
-        for (const object of created.values())
-            if (object.kind !== 'function' && object.kind !== 'schema')
-                found.push({ object, migration });
-    }
-    return found;
-}
-/**
- * Hand-run SQL files (migrations-format: sql-files): the files are golang-migrate's layout, the history
- * table is this suite's own (SQL_FILES_HISTORY_TABLE), created on first use from a stated version.
- * Since that version is only someone's word, the database is checked against it before any revert.
- */
-const sqlFiles = {
-    format: 'sql-files',
-    migrationNoun: 'SQL migration',
-    missingDownPlace: ' (NNNN_name.down.sql)',
-    load: (source, files) => loadUpDownFiles(source, files, sql_files_FILE, (sql) => !NO_TRANSACTION.test(sql)),
-    versionOfFile: versionOf,
-    ...DIGIT_VERSIONS,
-    defaultHistoryTable: SQL_FILES_HISTORY_TABLE,
-    historyColumns: ['event', 'id', 'migration', 'recorded_at', 'recorded_by', 'version'],
-    foreignHistoryColumns: ['dirty'],
-    async readHistory(client, table) {
-        const { rows } = await client.query(`SELECT version::text AS version FROM ${history_table_qualifiedName(table)} ORDER BY id DESC LIMIT 1`);
-        const current = rows[0]?.version ?? null;
-        return { exists: true, applied: current === null ? [] : [current], current, dirty: false };
-    },
-    historyWriter: (table) => ({
-        createTable: () => createTable(table),
-        recordApplied: (version) => [insertEvent(table, version, 'applied', version)],
-        recordReverted: (version, versionAfter) => [insertEvent(table, versionAfter, 'reverted', version)],
-        markDirty: () => [],
-    }),
-    // Like golang-migrate, one version: every migration at or below it counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current))
-            throw new MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
-        return migrations
-            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
-    lockKeys: (database, table) => [suiteLockKey(database, table)],
-    nonTransactional: {
-        guardedByDirtyFlag: false,
-        optedOut: () => 'its first line is "-- rollback-actions: no-transaction"',
-        howToOptOut: () => 'make its first line "-- rollback-actions: no-transaction" (psql runs it statement by statement)',
-    },
-    keepsDirtyFlag: false,
-    statedHistory: {
-        initialise: (table, version) => [...createTable(table), insertEvent(table, version, 'initialised', null)],
-        async check(client, migrations, current, reverting) {
-            const problems = [];
-            const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-            const downs = reverting.map((version) => byVersion.get(version)).filter((found) => found !== undefined);
-            const needed = await dropsToFind(downs);
-            const newer = await createdAbove(migrations, current);
-            const presence = await existingNow(client, [
-                ...needed.map((item) => item.object),
-                ...newer.map((item) => item.object),
-            ]);
-            needed.forEach(({ object, file }, index) => {
-                if (!presence[index].present)
-                    problems.push(`${file} drops ${schema_objects_describeObject(object)}, which the database does not have: it is not at version ${current ?? 'none'}.`);
-            });
-            newer.forEach(({ object, migration }, index) => {
-                if (presence[needed.length + index].present)
-                    problems.push(`${migration.up.file} creates ${schema_objects_describeObject(object)}, which the database already has: it is past version ${current ?? 'none'}.`);
-            });
-            return problems;
-        },
-    },
-};
-/**
- * A runbook's compatibility matrix: one `APP_VERSION: SCHEMA_NUMBER` per line, `#` comments and
- * blank lines ignored (a YAML mapping of strings to integers, read without a YAML library so each
- * error names its line). Returns app version -> schema version as the history table stores it.
- */
-function parseCompatFile(text, inputName, file) {
-    const matrix = new Map();
-    text.split(/\r?\n/).forEach((raw, index) => {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
-        if (line === '')
-            return;
-        const where = `${file} line ${index + 1}`;
-        const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
-        if (!match)
-            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
-        const [, app, schema] = match;
-        if (matrix.has(app))
-            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
-        matrix.set(app, String(BigInt(schema)));
-    });
-    if (matrix.size === 0)
-        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
-    return matrix;
-}
-/** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
-function schemaVersionFor(matrix, appVersion, appInput, file) {
-    const found = matrix.get(appVersion) ?? matrix.get(appVersion.replace(/^v/, ''));
-    if (found === undefined)
-        throw new InputError(appInput, `"${appVersion}" is not in ${file} (it lists ${[...matrix.keys()].join(', ')}).`);
-    return found;
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/tools/index.ts
-
-
-
-
-
-const TOOLS = {
-    'golang-migrate': golangMigrate,
-    dbmate: dbmate,
-    diesel: diesel,
-    prisma: prisma,
-    'sql-files': sqlFiles,
-};
-/** The module that knows `format`'s layout, versions, history table, lock and how it reverts. */
-function tools_migrationTool(format) {
-    return TOOLS[format];
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/types.ts
-const types_MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
-
-;// CONCATENATED MODULE: ./shared/migrations/history.ts
+;// CONCATENATED MODULE: ./shared/migrations/detect-history.ts
 
 
 
 
 
 /**
- * Each tool's own history table, read and written in the tool's own shape by its module in tools/;
- * what is common to all of them is here.
+ * Which tool's history a database holds, for backup metadata and restore checks: backup-db and
+ * restore-db need only this, so it reads the tables it knows through their own tool modules and
+ * not the registry (tools/index.ts), whose sql-files module brings the SQL parser into the bundle.
  */
-const DEFAULT_HISTORY_TABLES = Object.fromEntries(types_MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
-async function readHistory(client, format, table) {
-    if (!(await historyTableExists(client, table)))
-        return { exists: false, applied: [], current: null, dirty: false };
-    return tools_migrationTool(format).readHistory(client, table);
-}
+/** The formats whose history table detectSchemaVersion recognises, read by their own modules. */
+const READERS = { 'golang-migrate': golangMigrate, dbmate: dbmate, diesel: diesel, prisma: prisma };
 /** Known history tables in the public schema, first match wins, and the column that says whose it is. */
 const DETECTED = [
     { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
@@ -39712,7 +38896,7 @@ async function detectSchemaVersion(client) {
         return undefined;
     const table = { schema: 'public', table: found.table };
     if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${history_table_qualifiedName(table)} ORDER BY version_num`);
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
         const applied = heads.map((row) => row.version_num);
         return {
             format: 'alembic',
@@ -39722,7 +38906,7 @@ async function detectSchemaVersion(client) {
             dirty: false,
         };
     }
-    const state = await readHistory(client, found.format, table);
+    const state = await READERS[found.format].readHistory(client, table);
     return {
         format: found.format,
         table: `public.${found.table}`,
@@ -39731,832 +38915,18 @@ async function detectSchemaVersion(client) {
         dirty: state.dirty,
     };
 }
-function historyWriter(format, table) {
-    return migrationTool(format).historyWriter(table);
-}
-/** Columns (name, base type without length, nullability) and primary key of the history table. */
-async function historyTableShape(client, table) {
-    if (!(await historyTableExists(client, table)))
-        return undefined;
-    const { rows } = await client.query(`SELECT a.attname AS name, t.typname AS type, NOT a.attnotnull AS nullable
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attname`, [qualifiedName(table)]);
-    const { rows: keys } = await client.query(`SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`, [qualifiedName(table)]);
-    return { columns: rows, primaryKey: keys.map((key) => key.name) };
-}
-function looksLikeTool(format, names) {
-    const tool = migrationTool(format);
-    return (tool.historyColumns.every((column) => names.includes(column)) &&
-        !tool.foreignHistoryColumns.some((column) => names.includes(column)));
-}
-/**
- * Refuses a history table that is not the shape of `format`'s (a dbmate table read as
- * golang-migrate's would lose every row but one), naming the format it looks like instead.
- */
-function checkHistoryShape(shape, format, table) {
-    const names = shape.columns.map((column) => column.name).sort();
-    const expected = migrationTool(format).historyColumns;
-    if (looksLikeTool(format, names))
-        return;
-    const looksLike = MIGRATION_FORMATS.find((other) => other !== format && looksLikeTool(other, names));
-    throw new InputError('migrations-format', `is "${format}", but the history table ${table.schema}.${table.table} has columns (${names.join(', ')}), not ${format}'s (${expected.join(', ')})${looksLike ? `: it looks like ${looksLike}'s` : ''}. Nothing was changed.`, {
-        hint: looksLike
-            ? `Set migrations-format: ${looksLike}, or point history-table at ${format}'s table.`
-            : 'Point history-table at the table your migration tool keeps.',
-    });
-}
-/** The `migrate force` command line golang-migrate's own docs prescribe for a dirty database. */
-function golangMigrateForceCommand(migrationsDir, version, table) {
-    const tableOption = table.schema === 'public' && table.table === 'schema_migrations'
-        ? ''
-        : ` (add x-migrations-table=${table.table} to the URL${table.schema === 'public' ? '' : `, with search_path=${table.schema}`})`;
-    return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
-}
-
-;// CONCATENATED MODULE: ./shared/backup/snapshot.ts
 
 
+/***/ }),
 
+/***/ 73624:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-
-const qualified = (table) => `${table.schema}.${table.name}`;
-/**
- * A pg_dump/psql name pattern as PostgreSQL regular expressions (processSQLNamePattern): unquoted
- * text is folded to lower case, `*` is `.*`, `?` is `.`, `.` separates schema from name, `$` is
- * literal, double quotes keep case and make everything literal; other regex syntax passes through.
- */
-function namePatternToRegex(pattern) {
-    const parts = [''];
-    let quoted = false;
-    for (let index = 0; index < pattern.length; index++) {
-        const char = pattern[index];
-        if (char === '"') {
-            if (quoted && pattern[index + 1] === '"') {
-                parts[parts.length - 1] += '"';
-                index++;
-            }
-            else
-                quoted = !quoted;
-        }
-        else if (quoted) {
-            parts[parts.length - 1] += escapeRegExp(char);
-        }
-        else if (char === '.') {
-            parts.push('');
-        }
-        else if (char === '*') {
-            parts[parts.length - 1] += '.*';
-        }
-        else if (char === '?') {
-            parts[parts.length - 1] += '.';
-        }
-        else if (char === '$') {
-            parts[parts.length - 1] += '\\$';
-        }
-        else {
-            parts[parts.length - 1] += char.toLowerCase();
-        }
-    }
-    const anchor = (text) => `^(${text})$`;
-    if (parts.length === 1)
-        return { name: anchor(parts[0]) };
-    // database.schema.table: pg_dump accepts only the current database; the schema and name count.
-    return { schema: anchor(parts[parts.length - 2]), name: anchor(parts[parts.length - 1]) };
-}
-class DumpSnapshot {
-    client;
-    id;
-    database;
-    constructor(client, 
-    /** The exported snapshot id, or undefined when the server would not export one. */
-    id, database) {
-        this.client = client;
-        this.id = id;
-        this.database = database;
-    }
-    /** `lockTimeoutMs` bounds each wait for a table lock (0: no limit, as pg_dump itself). */
-    static async open(target, lockTimeoutMs = 0) {
-        const client = await connect(target, { applicationName: 'rollback-actions backup-db' });
-        try {
-            // The transaction stays idle while pg_dump works; a role default must not end it meanwhile.
-            // Counting rows runs beside pg_dump: one backend per count leaves the CPUs to the dump, and
-            // JIT-compiling a plain count costs more CPU than it saves (measured: ~200 ms on 7M rows).
-            await client.query(`SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; SET lock_timeout = ${Math.round(lockTimeoutMs)}; SET max_parallel_workers_per_gather = 0; SET jit = off`);
-            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-            let id;
-            try {
-                id = (await client.query('SELECT pg_export_snapshot() AS id')).rows[0].id;
-            }
-            catch (error) {
-                // (Snapshots cannot be exported from a subtransaction, so there is no savepoint to go back to.)
-                await client.query('ROLLBACK');
-                await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-                lib_core/* warning */.$e(`The server would not export a snapshot (${(0,errors/* errorMessage */.gJ)(error)}); row counts are read beside the dump, not in its snapshot.`);
-            }
-            return new DumpSnapshot(client, id, target.database);
-        }
-        catch (error) {
-            await client.end().catch(() => undefined);
-            throw error;
-        }
-    }
-    /** Tables pg_dump dumps: user tables (not extension members, not temporary), filtered like pg_dump. */
-    async tables(include, exclude) {
-        const all = await this.client.query(`SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS bytes, pg_table_size(c.oid) AS data_bytes
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-        ORDER BY 1, 2`);
-        // Relations pg_dump's --table / --exclude-table patterns select from (expand_table_name_patterns).
-        const matching = async (patterns, input) => {
-            const names = new Set();
-            for (const pattern of patterns) {
-                const regex = namePatternToRegex(pattern);
-                const sql = `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND c.relname ~ $1 AND ${regex.schema ? 'n.nspname ~ $2' : 'pg_catalog.pg_table_is_visible(c.oid)'}`;
-                // The failed query ends the transaction, which is fine: the backup stops here (prepareBackup closes the snapshot).
-                const rows = await this.client
-                    .query(sql, regex.schema ? [regex.name, regex.schema] : [regex.name])
-                    .then((result) => result.rows)
-                    .catch((error) => {
-                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which is not a valid pg_dump name pattern: ${(0,errors/* errorMessage */.gJ)(error)}.`);
-                });
-                // pg_dump --strict-names would stop on it after the snapshot is taken; say so up front, naming the input.
-                if (input === 'tables' && rows.length === 0) {
-                    throw new errors/* InputError */.dz(input, `has the pattern "${pattern}", which matches no table, view or sequence in database "${this.database}": no matching tables were found for pattern "${pattern}". Nothing was dumped.`);
-                }
-                for (const row of rows)
-                    names.add(qualified(row));
-            }
-            return names;
-        };
-        const included = include.length > 0 ? await matching(include, 'tables') : undefined;
-        const excluded = await matching(exclude, 'exclude-tables');
-        return all.rows
-            .map((row) => ({
-            schema: row.schema,
-            name: row.name,
-            kind: row.kind,
-            bytes: Number(row.bytes),
-            dataBytes: Number(row.data_bytes),
-        }))
-            .filter((table) => (included ? included.has(qualified(table)) : true) && !excluded.has(qualified(table)));
-    }
-    /**
-     * Row counts of the `limit` largest tables, in this snapshot: exact (a full scan each, beside the
-     * dump) for tables of at most `maxDataBytes`, PostgreSQL's own estimate (pg_class.reltuples) for
-     * larger ones, whose second full scan would compete with pg_dump's for the same disks and CPUs.
-     */
-    async rowCounts(tables, limit, maxDataBytes = Infinity) {
-        const largest = [...tables]
-            .sort((a, b) => b.bytes - a.bytes || qualified(a).localeCompare(qualified(b)))
-            .slice(0, limit);
-        const counts = await countRows(this.client, largest.filter((table) => table.dataBytes <= maxDataBytes));
-        const tooBig = largest.filter((table) => table.dataBytes > maxDataBytes);
-        const estimated = {};
-        if (tooBig.length > 0) {
-            const { rows } = await this.client.query(`SELECT n.nspname || '.' || c.relname AS name, c.reltuples::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND c.reltuples >= 0`, [tooBig.map((table) => table.schema), tooBig.map((table) => table.name)]);
-            for (const row of rows)
-                estimated[row.name] = Math.round(row.estimate);
-        }
-        const sorted = (record) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
-        return { exact: sorted(counts), estimated: sorted(estimated) };
-    }
-    async schemaVersion() {
-        const found = await detectSchemaVersion(this.client);
-        return found ? { tool: found.format, table: found.table, version: found.version, dirty: found.dirty } : null;
-    }
-    async close() {
-        await this.client.query('COMMIT').catch(() => undefined);
-        await this.client.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/backup/backup.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const DEFAULT_ROW_COUNT_LIMIT = 100;
-/**
- * Everything that can fail without writing anything: the connection, the server version, a fitting
- * pg_dump (and pg_restore/psql), compression support, the output path. The snapshot transaction is
- * opened at the same time as the client programs are probed, so the dump starts without a gap.
- */
-async function prepareBackup(request) {
-    const started = Date.now();
-    const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
-    try {
-        const server = await serverVersion(snapshot.client);
-        lib_core/* info */.pq(`Connected to ${describeTarget(request.target)}: PostgreSQL ${server.text}.`);
-        const needsPsql = request.format === 'plain' && request.verify === 'restore';
-        // The catalog is read in the snapshot while the client programs are probed; one query after the
-        // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
-        const catalog = (async () => [await snapshot.tables(request.tables, request.excludeTables), await snapshot.schemaVersion()])();
-        catalog.catch(() => undefined);
-        const lookups = await Promise.allSettled([
-            findPgTool('pg_dump', server.major, request.pgBinDir),
-            request.format === 'plain' ? undefined : findPgTool('pg_restore', server.major, request.pgBinDir),
-            needsPsql ? findPgTool('psql', server.major, request.pgBinDir) : undefined,
-        ]);
-        // Looked up together (each probe starts a process), reported in order: pg_dump's problem first.
-        for (const result of lookups)
-            if (result.status === 'rejected')
-                throw result.reason;
-        const [pgDump, pgRestore, psql] = lookups.map((result) => result.value);
-        if (!pgDump)
-            throw new Error('unreachable: the pg_dump lookup returned nothing');
-        lib_core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
-        const plan = planCompression(request.compression, request.format, pgDump);
-        await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
-        // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
-        const output = external_node_path_default().join(request.outputDir, backupFileName(request.baseName, request.format, plan.externalZstd ? '.sql' : plan.plainSuffix, false));
-        for (const existing of [
-            output,
-            `${output}${ENCRYPTED_SUFFIX}`,
-            `${output}.zst`,
-            `${output}.zst${ENCRYPTED_SUFFIX}`,
-        ]) {
-            if ((0,external_node_fs_.existsSync)(existing))
-                throw new errors/* ActionError */.lZ(`${existing} already exists; a backup never overwrites another. Choose another artifact-name or output-dir.`);
-        }
-        const [tables, schemaVersion] = await catalog;
-        if (request.sizeGate && !request.schemaOnly) {
-            const dataBytes = tables.reduce((total, table) => total + table.dataBytes, 0);
-            const fits = await checkDumpFits({
-                dataBytes,
-                tableCount: tables.length,
-                outputDir: request.outputDir,
-                upload: Boolean(request.artifact),
-                gate: request.sizeGate,
-            });
-            lib_core/* info */.pq(`Size gate: ${fits}.`);
-        }
-        return {
-            request,
-            server,
-            pgDump,
-            pgRestore,
-            psql,
-            plan,
-            output,
-            snapshot,
-            tables,
-            schemaVersion,
-            prepareMs: Date.now() - started,
-        };
-    }
-    catch (error) {
-        await snapshot.close();
-        throw error;
-    }
-}
-function expectedTables(tables, schemaOnly) {
-    return { tables, withData: schemaOnly ? [] : tables.filter((table) => table.kind === 'r') };
-}
-async function verifyDump(prepared, expected) {
-    const { request, output } = prepared;
-    if (request.format === 'plain') {
-        const problems = await checkPlainDump(output, prepared.plan.compression.method === 'gzip', expected);
-        if (problems.length)
-            throw new errors/* ActionError */.lZ(`The plain dump ${external_node_path_default().basename(output)} is incomplete: ${problems.join('; ')}.`);
-        return `plain SQL complete: ${expected.tables.length} table(s) created${request.schemaOnly ? '' : ` and ${expected.withData.length} filled`}`;
-    }
-    const listing = await listArchive(prepared.pgRestore, output);
-    const problems = checkListing(listing, expected);
-    if (problems.length)
-        throw new errors/* ActionError */.lZ(`The archive ${external_node_path_default().basename(output)} is incomplete: pg_restore --list shows ${problems.join('; ')}.`);
-    const listed = `pg_restore --list: ${listing.entries.length} entries, all ${expected.tables.length} table(s)${request.schemaOnly ? '' : ` and ${expected.withData.length} with data`}`;
-    return request.verify === 'full' ? `${listed}; ${await readArchiveToEnd(prepared.pgRestore, output)}` : listed;
-}
-/** Restores the dump into a scratch database on the same server and compares the row counts. */
-async function verifyByRestore(prepared, rowCounts) {
-    const { request } = prepared;
-    const name = `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
-    lib_core/* info */.pq(`Verifying by restoring into the scratch database ${name}.`);
-    await createDatabase(request.target, name, { template: 'template0' }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`verify "restore" needs to create a scratch database on the server and could not: ${error.message}`, {
-            hint: 'Grant the backup user CREATEDB, or use verify "archive".',
-        });
-    });
-    let verified = false;
-    try {
-        const scratch = withDatabase(request.target, name);
-        await restoreBackup({
-            target: scratch,
-            backupPath: prepared.output,
-            format: request.format,
-            pgRestore: prepared.pgRestore,
-            psql: prepared.psql,
-            clean: false,
-            singleTransaction: true,
-            noOwner: request.format !== 'plain',
-            tempDir: request.outputDir,
-        });
-        const restored = await withClient(scratch, (client) => tableRowCounts(client));
-        const mismatches = Object.entries(rowCounts).filter(([table, count]) => restored[table] !== count);
-        if (mismatches.length) {
-            throw new errors/* ActionError */.lZ(`The backup restored into a scratch database with different row counts: ${mismatches.map(([table, count]) => `${table} has ${restored[table] ?? 'no table'}, expected ${count}`).join('; ')}.`);
-        }
-        verified = true;
-        return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
-    }
-    finally {
-        await dropDatabase(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => lib_core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
-    }
-}
-function runContext() {
-    if (!process.env.GITHUB_RUN_ID)
-        return null;
-    return {
-        repository: process.env.GITHUB_REPOSITORY ?? null,
-        runId: process.env.GITHUB_RUN_ID ?? null,
-        runAttempt: process.env.GITHUB_RUN_ATTEMPT ?? null,
-        workflow: process.env.GITHUB_WORKFLOW ?? null,
-    };
-}
-/**
- * Dumps, verifies, compresses, encrypts and records the backup. Files are created readable by
- * this user only (umask 077 for pg_dump and zstd too), also in an output-dir that already exists.
- * Until the metadata is written every file of it is partial: a failure or a cancellation removes
- * them all (cancellation.ts), so nothing half-done can pass for a backup or keep the disk full.
- */
-async function takeBackup(prepared) {
-    const previousUmask = process.umask(0o077);
-    try {
-        return await dumpAndRecord(prepared);
-    }
-    finally {
-        process.umask(previousUmask);
-    }
-}
-async function dumpAndRecord(prepared) {
-    const started = Date.now();
-    const { request, output } = prepared;
-    const createdAt = new Date();
-    let backupPath = output;
-    const { snapshot, tables, schemaVersion } = prepared;
-    const partials = [output, `${output}.zst`, `${output}${ENCRYPTED_SUFFIX}`, `${output}.zst${ENCRYPTED_SUFFIX}`];
-    partials.push(...partials.map(metadataPathFor));
-    const unregister = partials.map((file) => cancellation/* cancellation */.WN.partialFile(file));
-    // What each phase took: the cost of everything beyond pg_dump, phase by phase (rowCounts runs beside
-    // the dump and the checksum beside the archive check, so these overlap).
-    const timings = { prepare: prepared.prepareMs };
-    const timed = async (phase, work) => {
-        const phaseStarted = Date.now();
-        try {
-            return await work;
-        }
-        finally {
-            timings[phase] = Date.now() - phaseStarted;
-        }
-    };
-    try {
-        let rowCounts = {};
-        let estimatedRowCounts = {};
-        try {
-            const counted = request.schemaOnly
-                ? Promise.resolve({ exact: {}, estimated: {} })
-                : snapshot.rowCounts(tables.filter((table) => table.kind === 'r'), request.rowCountLimit ?? DEFAULT_ROW_COUNT_LIMIT, request.rowCountMaxBytes);
-            // Counting runs beside the dump, in the same snapshot: it costs no wall time of its own.
-            const [dumped, counts] = await Promise.allSettled([
-                timed('dump', runPgDump({
-                    target: request.target,
-                    pgDump: prepared.pgDump,
-                    format: request.format,
-                    jobs: request.jobs,
-                    plan: prepared.plan,
-                    schemaOnly: request.schemaOnly,
-                    tables: request.tables,
-                    excludeTables: request.excludeTables,
-                    snapshot: snapshot.id,
-                    output,
-                    lockWaitTimeoutMs: request.lockWaitTimeoutMs,
-                    estimatedBytes: tables.reduce((total, table) => total + table.dataBytes, 0),
-                })),
-                timed('rowCounts', counted),
-            ]);
-            if (dumped.status === 'rejected')
-                throw dumped.reason;
-            if (counts.status === 'rejected')
-                throw counts.reason;
-            rowCounts = counts.value.exact;
-            estimatedRowCounts = counts.value.estimated;
-        }
-        finally {
-            await snapshot.close();
-        }
-        const expected = expectedTables(tables, request.schemaOnly);
-        // When the dump is stored as written, its checksum is read while the archive is checked.
-        const storedAsWritten = !prepared.plan.externalZstd && !request.encryptionKey;
-        const earlyChecksum = storedAsWritten ? timed('checksum', backupChecksum(output)) : undefined;
-        earlyChecksum?.catch(() => undefined);
-        let archiveCheck = await timed('verify', verifyDump(prepared, expected));
-        lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
-        cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
-        const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
-        if (restoreCheck)
-            lib_core/* info */.pq(`Verified: ${restoreCheck}.`);
-        if (prepared.plan.externalZstd) {
-            const level = prepared.plan.compression.level ?? 3;
-            await writingFile(`${output}.zst`, async () => (await (0,promises_.stat)(output)).size, () => runProcess(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
-            backupPath = `${output}.zst`;
-            // The SQL was read to its end before; with verify "full" the compressed file is read to its end too.
-            if (request.verify === 'full') {
-                await runProcess(prepared.plan.externalZstd, ['-q', '-t', backupPath]);
-                archiveCheck += '; the .zst file read to its end (zstd -t)';
-            }
-        }
-        let encryption = null;
-        if (request.encryptionKey) {
-            const encrypted = await encryptBackup(backupPath, request.encryptionKey);
-            backupPath = encrypted.path;
-            encryption = encrypted.record;
-            lib_core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
-        }
-        const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', backupChecksum(backupPath));
-        const metadataPath = metadataPathFor(backupPath);
-        const metadata = {
-            metadataVersion: 1,
-            kind: request.kind,
-            createdAt: createdAt.toISOString(),
-            label: request.label,
-            appVersion: request.appVersion ?? null,
-            database: request.target.database,
-            source: describeTarget(request.target),
-            serverVersion: prepared.server.text,
-            pgDump: { version: prepared.pgDump.version, major: prepared.pgDump.major },
-            format: request.format,
-            compression: describeCompression(prepared.plan.compression),
-            compressedBy: prepared.plan.compression.method === 'none' ? null : prepared.plan.externalZstd ? 'zstd-program' : 'pg_dump',
-            jobs: request.jobs,
-            schemaOnly: request.schemaOnly,
-            tables: request.tables,
-            excludeTables: request.excludeTables,
-            file: external_node_path_default().basename(backupPath),
-            size: checksum.size,
-            checksum: { algorithm: 'sha256', value: checksum.sha256, ...(checksum.files ? { files: checksum.files } : {}) },
-            encryption,
-            schemaVersion,
-            dumpedTables: tables.map(qualified),
-            rowCounts,
-            ...(Object.keys(estimatedRowCounts).length ? { estimatedRowCounts } : {}),
-            rowCountsCover: request.schemaOnly
-                ? 'none'
-                : Object.keys(estimatedRowCounts).length > 0
-                    ? 'size-limited'
-                    : Object.keys(rowCounts).length < expected.withData.length
-                        ? 'largest-tables'
-                        : 'all-tables',
-            consistentSnapshot: Boolean(snapshot.id),
-            verification: { archive: archiveCheck, restore: restoreCheck },
-            durationMs: Date.now() - started,
-            timings,
-            artifact: request.artifact ?? null,
-            run: runContext(),
-        };
-        await writingFile(metadataPath, () => 64 * 1024, () => writeMetadata(metadataPath, metadata));
-        for (const done of unregister)
-            done();
-        return { path: backupPath, metadataPath, metadata, checksum: checksum.sha256, size: checksum.size };
-    }
-    catch (error) {
-        // A dump that failed a check is not a backup: leave nothing behind that could pass for one.
-        for (const leftover of partials)
-            (0,cancellation/* removePartial */.cU)(leftover);
-        for (const done of unregister)
-            done();
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/backup/local-dir.ts
-
-
-
-
-
-/**
- * A run of the rollback workflows from a terminal (the rollback-actions command, its --backup-dir)
- * has no artifact service: backup-db keeps its backups in this directory of the operator's
- * machine, where every job of the run, apply-down-migrations' backup check and restore-db find them.
- */
-const LOCAL_BACKUP_DIR_ENV = 'ROLLBACK_BACKUP_DIR';
-function localBackupDir() {
-    return process.env[LOCAL_BACKUP_DIR_ENV] || undefined;
-}
-function describeWanted(wanted) {
-    return 'name' in wanted ? `named "${wanted.name}"` : `of label "${wanted.label}"`;
-}
-function matches(metadata, wanted) {
-    if ('name' in wanted)
-        return metadata.artifact?.name === wanted.name || metadata.file.startsWith(`${safeNamePart(wanted.name)}.`);
-    return metadata.kind === 'backup' && metadata.label === wanted.label;
-}
-/**
- * A backup kept in a local backup dir instead of an artifact. For the latest of a label, the
- * deployment ledger has the last word when it records one: the backup with the checksum of its
- * newest entry of that label, or an error (an older backup found here is not "the latest": restoring
- * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
- * The checksum itself is verified by the caller, as for an artifact.
- */
-async function findInBackupDir(dir, wanted, ledger) {
-    const names = await readdir(dir).catch(() => undefined);
-    if (!names)
-        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
-    const found = [];
-    for (const name of names.filter(isMetadataFile)) {
-        const metadataPath = path.join(dir, name);
-        const metadata = await readMetadata(metadataPath).catch(() => undefined);
-        if (metadata && matches(metadata, wanted))
-            found.push({ metadataPath, metadata });
-    }
-    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
-    const named = 'label' in wanted ? ledger?.entry : undefined;
-    if (named?.checksum) {
-        const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
-        const chosen = found.find((backup) => backup.metadata.checksum.value === checksum);
-        if (!chosen)
-            throw new ActionError(`The deployment ledger ${ledger.path} records the latest backup ${describeWanted(wanted)} as ${named.location} (${named.time}, sha256:${checksum}), but no metadata in ${where} records that checksum (${found.length} other backup(s) ${describeWanted(wanted)} there). Nothing was restored.`, {
-                hint: 'Copy that backup and its .metadata.json into the backup dir (--backup-dir), or name the backup to restore with path.',
-            });
-        return {
-            ...chosen,
-            origin: `${chosen.metadata.file} in ${where}, the latest backup ${describeWanted(wanted)} in the deployment ledger ${ledger.path} (${named.time}, sha256:${checksum})`,
-        };
-    }
-    const newest = found.sort((a, b) => a.metadata.createdAt.localeCompare(b.metadata.createdAt)).at(-1);
-    if (!newest)
-        throw new ActionError(`No backup ${describeWanted(wanted)} is in ${where}. Nothing was restored.`, {
-            hint: 'backup-db keeps its backups there when it runs without an artifact service; or name the backup to restore with path.',
-        });
-    const why = 'name' in wanted
-        ? ''
-        : `, the newest ${describeWanted(wanted)} there${ledger ? ` (the deployment ledger ${ledger.path} records none)` : ''}`;
-    return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(37067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({
-                    socketPath: socket,
-                    path: `${apiPath}${search ? `?${search}` : ''}`,
-                    headers: { host: 'docker' },
-                    timeout: 60_000,
-                }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const executor_localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
-/**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
- */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
-
-
-/**
- * The deployment ledger: one JSON object per line in a file on the deploy host (the runbook's
- * `ops/backups.log`, for deploys too). redeploy-tag and smoke-test append what they did, backup-db
- * every backup, so the last known good release and the latest backup can be read when GitHub
- * cannot be asked. Appends go through `tee -a` (O_APPEND: a line under PIPE_BUF bytes is written
- * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
- * same code writes on the runner or, over SSH, on the deploy host.
- */
-const LEDGER_ENV = 'ROLLBACK_LEDGER';
-/** Where the run comes from, so a ledger line can be traced to its workflow run. */
-function runReference() {
-    const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
-    return GITHUB_REPOSITORY && GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}#${GITHUB_RUN_ID}` : undefined;
-}
-async function appendLedger(ledger, entry) {
-    const full = { time: new Date().toISOString(), run: runReference(), ...entry };
-    const line = `${JSON.stringify(full)}\n`;
-    const where = `${ledger.path} on ${ledger.executor.description}`;
-    const dir = external_node_path_default().posix.dirname(ledger.path);
-    try {
-        if (dir !== '.' && dir !== '/')
-            await ledger.executor.run('mkdir', ['-p', '--', dir]);
-        await ledger.executor.run('tee', ['-a', '--', ledger.path], { input: line });
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not append to the deployment ledger ${where}: ${error.message}`, {
-            hint: 'The ledger directory must be writable by the user the step runs as (on the deploy host over SSH).',
-            cause: error,
-        });
-    }
-    return full;
-}
-/** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
-async function readLedger(ledger) {
-    const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
-    if (result.exitCode !== 0) {
-        if (/No such file/i.test(result.stderr))
-            return [];
-        throw new ActionError(`Could not read the deployment ledger ${ledger.path} on ${ledger.executor.description}: ${result.stderr.trim()}`);
-    }
-    return result.stdout
-        .split('\n')
-        .map((line, index) => [line, index + 1])
-        .filter(([line]) => line.trim() !== '')
-        .map(([line, number]) => {
-        try {
-            return JSON.parse(line);
-        }
-        catch {
-            throw new ActionError(`The deployment ledger ${ledger.path} line ${number} is not JSON: ${JSON.stringify(line.slice(0, 120))}.`, { hint: 'Repair or remove that line; nothing else was read.' });
-        }
-    });
-}
-function forEnvironment(entries, environment) {
-    return entries.filter((entry) => environment === undefined || entry.environment === undefined || entry.environment === environment);
-}
-/**
- * Successful deploys, newest first, each with the smoke test that followed it (the first smoke
- * entry after it, before the next deploy, that names its tag or no tag).
- */
-function deployHistory(entries, environment) {
-    const relevant = forEnvironment(entries, environment);
-    const history = [];
-    relevant.forEach((entry, index) => {
-        if (entry.type !== 'deploy' || !entry.success)
-            return;
-        let smoke;
-        for (const later of relevant.slice(index + 1)) {
-            if (later.type === 'deploy' && later.outcome !== 'refused')
-                break;
-            if (later.type === 'smoke' && (later.tag === undefined || later.tag === entry.tag)) {
-                smoke = later;
-                break;
-            }
-        }
-        history.push({ tag: entry.tag, deploy: entry, smoke });
-    });
-    return history.reverse();
-}
-/** What runs now: the tag of the newest deploy that left something running (a restore leaves `from`). */
-function currentFromLedger(entries, environment) {
-    const deploys = forEnvironment(entries, environment).filter((entry) => entry.type === 'deploy' && entry.outcome !== 'refused');
-    const last = deploys.at(-1);
-    if (!last)
-        return undefined;
-    // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
-    return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
-}
-function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
-}
-/** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
-function latestBackupOfLabel(entries, label) {
-    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
-}
-/** The newest backup entry that recorded the pgBackRest restore point of this name. */
-function restorePointEntry(entries, name) {
-    return entries
-        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
-        .at(-1);
-}
-
-;// CONCATENATED MODULE: ./shared/events.ts
-function formatEvent(event, fields = {}, now = new Date()) {
-    const record = { event };
-    for (const [key, value] of Object.entries(fields)) {
-        if (value !== undefined)
-            record[key] = value;
-    }
-    record.time = now.toISOString();
-    return JSON.stringify(record);
-}
-function emitEvent(event, fields = {}) {
-    // Plain stdout, not core.info: the line must stay a bare JSON object, whatever core's formatting does.
-    process.stdout.write(`${formatEvent(event, fields)}\n`);
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   n: () => (/* binding */ setOutputs)
+/* harmony export */ });
+/* unused harmony export serializeOutput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
 
 /**
  * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
@@ -40564,7 +38934,7 @@ function emitEvent(event, fields = {}) {
  */
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs)) {
-        lib_core/* setOutput */.uH(name, serializeOutput(value));
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, serializeOutput(value));
     }
 }
 function serializeOutput(value) {
@@ -40575,1843 +38945,565 @@ function serializeOutput(value) {
     return String(value);
 }
 
-// EXTERNAL MODULE: ./shared/summary.ts
-var summary = __nccwpck_require__(96566);
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(18573);
-;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
+/***/ }),
+
+/***/ 6123:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Ng: () => (/* binding */ connect),
+  ff: () => (/* binding */ describeTarget),
+  nd: () => (/* binding */ pgToolEnv),
+  v4: () => (/* binding */ quoteIdent),
+  hh: () => (/* binding */ resolvePgTarget),
+  qh: () => (/* binding */ serverVersion),
+  SV: () => (/* binding */ withClient),
+  kR: () => (/* binding */ withDatabase)
+});
 
+// UNUSED EXPORTS: CLIENT_CHECK_INTERVAL_MS, explainConnectionError
+
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(13273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
+var core = __nccwpck_require__(77094);
+;// CONCATENATED MODULE: ./shared/secrets.ts
 
 /**
- * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
- * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
- * directory on a deploy host (`remote`). Undefined when neither is set: nothing is recorded.
+ * Registers every form of a connection URL's password with the runner's masker, before the URL (or
+ * an error quoting it) can reach the log: as written, percent-decoded and percent-encoded.
  */
-function readLedgerPath(remote, workingDirectory) {
-    const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
-    if (text === undefined)
-        return undefined;
-    if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
-    return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
-}
-
-;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
-/**
- * ssh always hands the remote side one command string, which the remote user's shell parses. So
- * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
- * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
- * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
- * their input patterns; this is the second, independent layer.
- */
-function shellQuote(argument) {
-    if (argument.includes('\0'))
-        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
-    return `'${argument.replace(/'/g, `'\\''`)}'`;
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function checkedEnvName(name) {
-    // `env` and `export` would read `A=B=C` or `A B` oddly.
-    if (!ENV_NAME.test(name))
-        throw new Error(`"${name}" is not a valid environment variable name.`);
-    return name;
-}
-/**
- * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
- * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
- * the remote shell's on the host are readable by every user there (`ps`), for as long as the
- * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
- */
-function remoteEnvScript(env = {}) {
-    const lines = Object.entries(env)
-        .filter((entry) => entry[1] !== undefined)
-        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
-    return lines.length > 0 ? lines.join('') : undefined;
-}
-/** Makes a private temp file on the host, fills it from stdin and prints its path. */
-const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
-/**
- * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
- * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
- * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
- */
-function remoteCommandLine(command, args, options = {}) {
-    const env = Object.entries(options.env ?? {});
-    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
-    if (!options.envFile && env.some(([, value]) => value !== undefined))
-        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
-    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
-    words.push(shellQuote(command), ...args.map(shellQuote));
-    let line = `exec ${words.join(' ')}`;
-    // A directory named like an option ("-x") would be read as one by cd.
-    if (options.cwd)
-        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
-    if (!options.envFile)
-        return line;
-    const file = shellQuote(options.envFile);
-    // Deleted whether or not it sourced cleanly; the command runs only if it did.
-    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/ssh.ts
-
-
-
-
-
-
-/** ssh's own exit status for "could not connect, authenticate or verify the host". */
-const SSH_FAILURE = 255;
-const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
-function sshFailureHint(stderr, target) {
-    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        return target.knownHosts === 'accept-new'
-            ? 'The host presented a key different from the one accepted earlier.'
-            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
-    }
-    if (/Permission denied/i.test(stderr))
-        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
-    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
-        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
-    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
-        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
-    }
-    return undefined;
-}
-/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
-function normaliseKey(key) {
-    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
-}
-async function ssh_openSshExecutor(target) {
-    if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
-            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
-        });
-    }
-    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
-    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
-    const keyFile = external_node_path_default().join(dir, 'id');
-    const controlPath = external_node_path_default().join(dir, 'cm');
-    const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
-        mode: 0o600,
-    });
-    if (target.privateKey)
-        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
-    const options = [
-        '-p',
-        String(target.port),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o',
-        `UserKnownHostsFile=${knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'CheckHostIP=no',
-        '-o',
-        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o',
-        'ServerAliveInterval=15',
-        '-o',
-        'ServerAliveCountMax=4',
-        '-o',
-        'ControlMaster=auto',
-        '-o',
-        `ControlPath=${controlPath}`,
-        '-o',
-        'ControlPersist=60',
-        '-o',
-        'LogLevel=ERROR',
-        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
-        ...(target.user ? ['-l', target.user] : []),
-    ];
-    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
-    const executor = {
-        description,
-        remote: true,
-        async run(command, args, runOptions = {}) {
-            // Shown in errors instead of the ssh command line, which would list key and socket paths.
-            const display = `${formatCommand(command, args)} (on ${description})`;
-            const envScript = remoteEnvScript(runOptions.env);
-            let envFile;
-            if (envScript) {
-                // One more round trip on the shared connection keeps the values out of every command line.
-                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
-                    input: envScript,
-                    timeoutMs: 30_000,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-                envFile = written.stdout.trim();
-                if (written.exitCode !== 0 || !envFile.startsWith('/'))
-                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
-            }
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
-            let result;
-            try {
-                result = await runProcess('ssh', [...options, '--', target.host, line], {
-                    input: runOptions.input,
-                    timeoutMs: runOptions.timeoutMs,
-                    onStdoutLine: runOptions.onStdoutLine,
-                    onStderrLine: runOptions.onStderrLine,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-            }
-            catch (error) {
-                if (error instanceof ProcessError)
-                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
-                throw error;
-            }
-            const okExitCodes = runOptions.okExitCodes ?? [0];
-            if (okExitCodes.includes(result.exitCode))
-                return result;
-            if (result.exitCode === SSH_FAILURE) {
-                const hint = sshFailureHint(result.stderr, target);
-                if (hint)
-                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
-            }
-            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
-        },
-        async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
-                okExitCodes: [0, 255],
-                timeoutMs: 10_000,
-            }).catch(() => undefined);
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        },
-    };
-    try {
-        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
-        await executor.run('true', []);
-    }
-    catch (error) {
-        await executor.close();
-        throw error;
-    }
-    return executor;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
-
-
-
-
-
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
-function readSshInputs() {
-    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    if (!sshHost) {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if ((0,inputs/* stringInput */.Uj)(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-        return undefined;
-    }
-    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
-    if (!knownHosts) {
-        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    return {
-        host: sshHost,
-        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: (0,inputs/* secretInput */.jY)('ssh-key'),
-        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
-        knownHosts,
-    };
-}
-/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function readSshTarget() {
-    const ssh = readSshInputs();
-    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
-}
-/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
-async function openHostExecutor(ssh, workingDirectory) {
-    if (!ssh) {
-        if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
-            throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
-    }
-    return await openSshExecutor({
-        host: ssh.host,
-        user: ssh.user,
-        port: ssh.port,
-        privateKey: ssh.key,
-        knownHosts: ssh.knownHosts,
-    });
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/wal.ts
-/**
- * Write-ahead log arithmetic, as PostgreSQL defines it (access/xlog_internal.h): an LSN is a 64-bit
- * byte position written "hi/lo" in hex; a segment file name is the timeline, then the segment number
- * split into "log id" and "segment in log id", eight hex digits each; a timeline's history file
- * lists, for each ancestor timeline, the LSN where the next one branched off.
- */
-const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
-const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
-function wal_parseLsn(text) {
-    const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
-    if (!match)
-        throw new Error(`"${text}" is not an LSN (hi/lo in hex, e.g. 0/16B3748)`);
-    return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
-}
-function wal_formatLsn(lsn) {
-    return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
-}
-const hex8 = (value) => value.toString(16).toUpperCase().padStart(8, '0');
-function segmentFileName(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
-    const perLogId = 0x100000000n / BigInt(segmentSize);
-    return `${hex8(segment.timeline)}${hex8(segment.number / perLogId)}${hex8(segment.number % perLogId)}`;
-}
-function wal_parseSegmentFileName(name, segmentSize = DEFAULT_SEGMENT_SIZE) {
-    const match = SEGMENT_NAME.exec(name);
-    if (!match)
-        return undefined;
-    const perLogId = 0x100000000n / BigInt(segmentSize);
-    return { timeline: parseInt(match[1], 16), number: BigInt(`0x${match[2]}`) * perLogId + BigInt(`0x${match[3]}`) };
-}
-/**
- * The segment holding the WAL that ends at `lsn` (XLByteToPrevSeg, as pg_walfile_name does): an LSN
- * on a segment boundary belongs to the segment before it.
- */
-function wal_segmentEndingAt(lsn, timeline, segmentSize = DEFAULT_SEGMENT_SIZE) {
-    return { timeline, number: (lsn - 1n) / BigInt(segmentSize) };
-}
-function wal_segmentStartLsn(segment, segmentSize = DEFAULT_SEGMENT_SIZE) {
-    return segment.number * BigInt(segmentSize);
-}
-/** Parses `<timeline>.history` (timeline, tab, switchpoint LSN, tab, reason; # comments). */
-function wal_parseTimelineHistory(text) {
-    const branches = [];
-    for (const raw of text.split('\n')) {
-        const line = raw.trim();
-        if (line === '' || line.startsWith('#'))
-            continue;
-        const [timeline, switchpoint] = line.split(/\s+/);
-        branches.push({ timeline: Number(timeline), switchpoint: wal_parseLsn(switchpoint) });
-    }
-    return branches;
-}
-/**
- * Which timeline of `timeline`'s ancestry the WAL position `lsn` is on: recovery that follows
- * `timeline` replays each ancestor up to its switchpoint, then the next.
- */
-function timelineAt(lsn, timeline, history) {
-    for (const branch of history)
-        if (lsn < branch.switchpoint)
-            return branch.timeline;
-    return timeline;
-}
-function wal_timelineHistoryFileName(timeline) {
-    return `${hex8(timeline)}.history`;
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/info.ts
-
-
-const STANZA_OK = 0;
-const STANZA_NO_BACKUPS = 2;
-/** JSON.parse would round a 64-bit system identifier; keep it as the digits it is. */
-function parseKeepingSystemIds(json) {
-    return JSON.parse(json.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"'));
-}
-function parseStanzaInfo(json, stanza) {
+function maskUrlCredentials(url) {
     let parsed;
     try {
-        parsed = parseKeepingSystemIds(json);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`pgbackrest info printed something that is not JSON: ${error.message}`);
-    }
-    const raw = (Array.isArray(parsed) ? parsed : []).find((entry) => entry.name === stanza);
-    if (!raw)
-        throw new errors/* ActionError */.lZ(`pgbackrest info does not list stanza "${stanza}".`);
-    // After a stanza-upgrade the stanza holds several databases; only the current (last) one is restorable here.
-    const db = raw.db?.at(-1);
-    const archive = db ? raw.archive?.find((entry) => entry.database.id === db.id) : undefined;
-    const backups = [];
-    for (const backup of raw.backup ?? []) {
-        if (backup.error ||
-            !db ||
-            backup.database.id !== db.id ||
-            !backup.lsn ||
-            !backup.archive.start ||
-            !backup.archive.stop)
-            continue;
-        backups.push({
-            label: backup.label,
-            type: backup.type,
-            startedAt: new Date(backup.timestamp.start * 1000),
-            stoppedAt: new Date(backup.timestamp.stop * 1000),
-            startLsn: wal_parseLsn(backup.lsn.start),
-            stopLsn: wal_parseLsn(backup.lsn.stop),
-            archiveStart: backup.archive.start,
-            archiveStop: backup.archive.stop,
-            timeline: wal_parseSegmentFileName(backup.archive.start)?.timeline ?? 1,
-            databaseBytes: backup.info.size,
-            repositoryBytes: backup.info.repository.delta,
-        });
-    }
-    return {
-        name: raw.name,
-        statusCode: raw.status.code,
-        statusMessage: raw.status.message,
-        systemId: db?.['system-id'],
-        databaseVersion: db?.version,
-        archiveId: archive?.id,
-        archiveMin: archive?.min ?? undefined,
-        archiveMax: archive?.max ?? undefined,
-        backups,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/host.ts
-
-
-
-
-
-
-
-const STANZA_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** The first "ERROR: [nnn]: ..." pgBackRest printed, without the log prefix. */
-function pgBackRestError(output) {
-    const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
-    return line?.replace(/^.*?\bERROR: /, '').trim();
-}
-class PgBackRestHost {
-    executor;
-    direct;
-    settings;
-    ssh;
-    version;
-    programs = new Map();
-    constructor(
-    /** Runs through pgbackrest-via: pgBackRest and the server programs. */
-    executor, 
-    /** The host itself, without the prefix: stop-command and start-command run here. */
-    direct, settings, ssh, 
-    /** "2.45" */
-    version) {
-        this.executor = executor;
-        this.direct = direct;
-        this.settings = settings;
-        this.ssh = ssh;
-        this.version = version;
-    }
-    get description() {
-        return this.executor.description;
-    }
-    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
-    static async open(settings) {
-        const ssh = settings.ssh ? await ssh_openSshExecutor(settings.ssh) : undefined;
-        const executor = prefixedExecutor(ssh ?? executor_localExecutor, settings.via);
-        try {
-            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
-                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
-                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
-                });
-            });
-            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
-            if (!version)
-                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
-            return new PgBackRestHost(executor, ssh ?? executor_localExecutor, settings, ssh, version);
-        }
-        catch (error) {
-            await ssh?.close();
-            throw error;
-        }
-    }
-    async close() {
-        await this.ssh?.close();
-    }
-    /** The options every pgbackrest command takes, before the command name. */
-    globalOptions() {
-        return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
-    }
-    /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
-    async pgbackrest(command, args = [], options = {}) {
-        try {
-            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
-        }
-        catch (error) {
-            if (error instanceof ProcessError) {
-                const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
-                if (reason)
-                    throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
-            }
-            throw error;
-        }
-    }
-    /** A long pgbackrest command with its log lines in a collapsible group. */
-    async pgbackrestLogged(title, command, args) {
-        return withProgressGroup(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
-    }
-    async info() {
-        const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
-        return parseStanzaInfo(stdout, this.settings.stanza);
-    }
-    /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
-    async check() {
-        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
-            `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
-        ]);
-    }
-    /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
-    run(command, args, options) {
-        return this.executor.run(command, args, options);
-    }
-    /**
-     * pg_ctl or pg_waldump of the server's major version on that host: server-bin-dir, else PATH
-     * (the official images), else Debian's and the PGDG RPMs' directories. Found once per step.
-     */
-    serverProgram(name, major) {
-        const key = `${name}@${major}`;
-        let found = this.programs.get(key);
-        if (!found) {
-            found = this.findServerProgram(name, major);
-            this.programs.set(key, found);
-        }
-        return found;
-    }
-    async findServerProgram(name, major) {
-        const candidates = this.settings.serverBinDir
-            ? [`${this.settings.serverBinDir.replace(/\/+$/, '')}/${name}`]
-            : [`/usr/lib/postgresql/${major}/bin/${name}`, `/usr/pgsql-${major}/bin/${name}`, name];
-        const tried = [];
-        for (const candidate of candidates) {
-            const result = await this.executor
-                .run(candidate, ['--version'], {
-                okExitCodes: Array.from({ length: 256 }, (_, code) => code),
-                timeoutMs: 30_000,
-            })
-                .catch((error) => {
-                tried.push(`${candidate}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-                return undefined;
-            });
-            if (!result)
-                continue;
-            const version = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout)?.[1];
-            if (result.exitCode === 0 && version === major)
-                return candidate;
-            tried.push(`${candidate}: ${result.exitCode === 0 ? `version ${version ?? 'unknown'}` : `exit ${result.exitCode}`}`);
-        }
-        throw new errors/* ActionError */.lZ(`No ${name} of PostgreSQL ${major} found on ${this.description} (tried ${tried.join('; ')}).`, {
-            hint: 'Set server-bin-dir to the directory that holds the server programs of that version.',
-        });
-    }
-    /** A private scratch directory there, removed by the returned function. */
-    async scratchDirectory() {
-        // A command prefix such as runuser keeps the caller's TMPDIR, which the user pgBackRest runs as
-        // may not be able to write to: then /tmp, which every user can.
-        const { stdout } = await this.executor
-            .run('mktemp', ['-d', '-t', 'rollback-actions-XXXXXX'])
-            .catch(() => this.executor.run('mktemp', ['-d', '-p', '/tmp', 'rollback-actions-XXXXXX']));
-        const dir = stdout.trim();
-        if (!dir.startsWith('/'))
-            throw new errors/* ActionError */.lZ(`mktemp on ${this.description} printed ${JSON.stringify(dir)}, not a directory.`);
-        return {
-            path: dir,
-            remove: async () => {
-                await this.executor
-                    .run('rm', ['-rf', '--', dir])
-                    .catch((error) => lib_core/* warning */.$e(`Could not remove ${dir} on ${this.description}: ${(0,errors/* errorMessage */.gJ)(error)}`));
-            },
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/inputs.ts
-
-
-
-
-/**
- * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
- * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
- */
-const METHODS = ['dump', 'pgbackrest'];
-/** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
-function parseVia(text) {
-    if (text === undefined)
-        return [];
-    if (text.startsWith('[')) {
-        const parsed = (0,inputs/* yamlInput */.eR)('pgbackrest-via');
-        if (!Array.isArray(parsed) ||
-            parsed.length === 0 ||
-            parsed.some((part) => typeof part !== 'string' || part === '')) {
-            throw new errors/* InputError */.dz('pgbackrest-via', 'given as JSON must be a non-empty array of non-empty strings, e.g. ["docker", "compose", "exec", "-T", "db"].');
-        }
-        return parsed;
-    }
-    return text.split(/\s+/).filter(Boolean);
-}
-function readPgBackRestSettings(extra = {}) {
-    const stanza = (0,inputs/* stringInput */.Uj)('pgbackrest-stanza', {
-        pattern: STANZA_PATTERN,
-        patternDescription: 'a pgBackRest stanza name (letters, digits, ".", "_" or "-")',
-    });
-    if (!stanza)
-        throw new errors/* InputError */.dz('pgbackrest-stanza', 'is required with method "pgbackrest": the stanza (as in pgbackrest.conf) of the cluster.');
-    const archiveTimeoutMs = (0,inputs/* durationInput */.Ts)('archive-timeout', { default: 60_000, min: 1000, max: 3_600_000 });
-    return {
-        stanza,
-        config: (0,inputs/* stringInput */.Uj)('pgbackrest-config', {
-            pattern: /^\//,
-            patternDescription: 'an absolute path to pgbackrest.conf on the host pgBackRest runs on',
-        }),
-        via: parseVia((0,inputs/* stringInput */.Uj)('pgbackrest-via')),
-        ssh: readSshTarget(),
-        archiveTimeoutSeconds: Math.ceil(archiveTimeoutMs / 1000),
-        ...extra,
-    };
-}
-/** Inputs of one method given with the other: said plainly, not ignored. */
-function rejectInputsOfOtherMethod(method, names) {
-    for (const name of names) {
-        if ((0,inputs/* rawInput */.JR)(name) !== '')
-            throw new errors/* InputError */.dz(name, `does not apply to method "${method}"; remove it, or set method to ${method === 'dump' ? '"pgbackrest"' : '"dump"'}.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./actions/backup-db/inputs.ts
-
-
-
-
-
-
-
-
-
-
-const VERIFY_MODES = ['archive', 'full', 'restore'];
-/** Inputs only method "pgbackrest" reads (those without defaults). */
-const PGBACKREST_ONLY_INPUTS = [
-    'pgbackrest-stanza',
-    'pgbackrest-config',
-    'pgbackrest-via',
-    'restore-point',
-    'ssh-host',
-    'ssh-user',
-    'ssh-key',
-    'known-hosts',
-];
-/** A size such as 500MB or 2GiB, or "none" (undefined). */
-function readSize(name, text) {
-    const bytes = text === 'none' ? undefined : parseByteSize(text);
-    if (text !== 'none' && bytes === undefined)
-        throw new errors/* InputError */.dz(name, `must be a size such as 500MB, 2GB or 10GiB, or "none"; got ${JSON.stringify(text)}.`);
-    return bytes;
-}
-function readSizeGate() {
-    const artifactLimitBytes = readSize('artifact-size-limit', (0,inputs/* stringInput */.Uj)('artifact-size-limit', { default: '50GB' }));
-    return (0,inputs/* booleanInput */.tE)('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
-}
-function readBackupMethod() {
-    return (0,inputs/* enumInput */.gX)('method', METHODS, { default: 'dump' });
-}
-async function readBackupInputs() {
-    rejectInputsOfOtherMethod('dump', PGBACKREST_ONLY_INPUTS);
-    const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
-    const format = (0,inputs/* enumInput */.gX)('format', BACKUP_FORMATS, { default: 'custom' });
-    const jobs = (0,inputs/* integerInput */.$A)('jobs', { default: 1, min: 1, max: 32 });
-    if (jobs > 1 && format !== 'directory')
-        throw new errors/* InputError */.dz('jobs', `can only be above 1 with format "directory"; got ${jobs} with format "${format}".`);
-    const encryptionKey = (await readEncryptionSecret((0,inputs/* secretInput */.jY)('encryption-key'), 'encrypt'))?.key;
-    if (encryptionKey?.kind === 'passphrase' && format === 'directory') {
-        throw new errors/* InputError */.dz('encryption-key', 'is a passphrase, and format is "directory": every file of a directory backup is its own age file, and `age -d` would ask for the passphrase once per file. Use an age identity (age-keygen) for directory backups, or format "custom".');
-    }
-    return {
-        target,
-        format,
-        jobs,
-        compression: parseCompression((0,inputs/* stringInput */.Uj)('compression', { default: 'gzip:6' })),
-        schemaOnly: (0,inputs/* booleanInput */.tE)('schema-only', { default: false }),
-        tables: (0,inputs/* listInput */.dt)('tables'),
-        excludeTables: (0,inputs/* listInput */.dt)('exclude-tables'),
-        label: (0,inputs/* stringInput */.Uj)('label', { default: 'default', pattern: LABEL_PATTERN, patternDescription: LABEL_DESCRIPTION }),
-        appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
-        upload: (0,inputs/* booleanInput */.tE)('upload', { default: true }),
-        artifactName: (0,inputs/* stringInput */.Uj)('artifact-name', {
-            pattern: ARTIFACT_NAME_PATTERN,
-            patternDescription: 'an artifact name without " < > : | * ? \\ / or newlines',
-        }),
-        retentionDays: (0,inputs/* integerInput */.$A)('retention-days', { default: 7, min: 1, max: 90 }),
-        encryptionKey,
-        verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
-        pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
-        outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
-        ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
-        sizeGate: readSizeGate(),
-        rowCountMaxBytes: readSize('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/archive.ts
-
-
-
-const ARCHIVED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
-/** Every complete WAL segment in the stanza's current archive, oldest first. */
-async function listArchivedSegments(host, info, segmentSize) {
-    if (!info.archiveId)
-        return [];
-    const { stdout } = await host.pgbackrest('repo-ls', [
-        '--output=json',
-        '--recurse',
-        '--log-level-console=warn',
-        `archive/${info.name}/${info.archiveId}`,
-    ]);
-    const entries = JSON.parse(stdout);
-    const segments = [];
-    for (const [file, entry] of Object.entries(entries)) {
-        const name = entry.type === 'file' ? ARCHIVED_SEGMENT.exec(file)?.[1] : undefined;
-        const segment = name ? parseSegmentFileName(name, segmentSize) : undefined;
-        if (name && segment)
-            segments.push({ ...segment, name, archivedAt: new Date((entry.time ?? 0) * 1000) });
-    }
-    return segments.sort((a, b) => (a.number === b.number ? a.timeline - b.timeline : a.number < b.number ? -1 : 1));
-}
-/**
- * The archived segment names in one directory of the stanza's archive (its first 16 characters, a
- * timeline and log file), sorted: one listing instead of the whole archive's, for the segment just pushed.
- */
-async function archivedSegmentsIn(host, info, directory) {
-    if (!info.archiveId)
-        return [];
-    const { stdout } = await host.pgbackrest('repo-ls', [
-        '--output=json',
-        '--log-level-console=warn',
-        `archive/${info.name}/${info.archiveId}/${directory}`,
-    ]);
-    const entries = JSON.parse(stdout);
-    return Object.entries(entries)
-        .flatMap(([file, entry]) => (entry.type === 'file' ? (ARCHIVED_SEGMENT.exec(file)?.[1] ?? []) : []))
-        .sort();
-}
-/** The newest archived segment: what the newest restorable moment is measured by. */
-function newestSegment(segments) {
-    return segments.reduce((newest, segment) => !newest ||
-        segment.archivedAt > newest.archivedAt ||
-        (segment.archivedAt.getTime() === newest.archivedAt.getTime() && segment.name > newest.name)
-        ? segment
-        : newest, undefined);
-}
-/** A WAL file from the archive into `dir` (named as PostgreSQL names it); false when the archive does not have it. */
-async function fetchWal(host, name, dir) {
-    const result = await host.pgbackrest('archive-get', ['--log-level-console=warn', name, `${dir}/${name}`], {
-        okExitCodes: [0, 1],
-    });
-    return result.exitCode === 0;
-}
-/** The history of `timeline` (empty for timeline 1, which has none). */
-async function timelineHistory(host, timeline, scratchDir) {
-    if (timeline <= 1)
-        return [];
-    const file = timelineHistoryFileName(timeline);
-    if (!(await fetchWal(host, file, scratchDir)))
-        throw new ActionError(`The archive of stanza "${host.settings.stanza}" has no ${file}, which timeline ${timeline} needs.`);
-    const { stdout } = await host.run('cat', ['--', `${scratchDir}/${file}`]);
-    return parseTimelineHistory(stdout);
-}
-const RESTORE_POINT_RECORD = /lsn: ([0-9A-F]+\/[0-9A-F]+), prev [0-9A-F]+\/[0-9A-F]+, desc: RESTORE_POINT (.*)$/;
-/** Restore points in pg_waldump's output, by name. */
-function restorePointsIn(waldumpOutput) {
-    const found = [];
-    for (const line of waldumpOutput.split('\n')) {
-        const match = RESTORE_POINT_RECORD.exec(line);
-        if (match)
-            found.push({ name: match[2], lsn: parseLsn(match[1]) });
-    }
-    return found;
-}
-/** Consecutive segments of one timeline, newest first, at most `size` to a batch. */
-function segmentBatches(candidates, size) {
-    const sorted = [...candidates].sort((a, b) => a.number === b.number ? b.timeline - a.timeline : a.number > b.number ? -1 : 1);
-    const batches = [];
-    for (const segment of sorted) {
-        const batch = batches.at(-1);
-        const last = batch?.at(-1);
-        if (batch &&
-            last &&
-            batch.length < size &&
-            last.timeline === segment.timeline &&
-            last.number === segment.number + 1n)
-            batch.push(segment);
-        else
-            batches.push([segment]);
-    }
-    return batches;
-}
-const BATCH_SEGMENTS = 8;
-const PARALLEL_FETCHES = 4;
-/**
- * Finds the newest restore point called `name`, reading archived segments from the newest down with
- * pg_waldump, a batch of consecutive segments at a time (fetched side by side, with the segment
- * after the batch, for a record that crosses into it).
- */
-async function findRestorePoint(host, segments, search) {
-    const waldump = await host.serverProgram('pg_waldump', search.major);
-    const hinted = search.lsnHint === undefined ? undefined : segmentEndingAt(search.lsnHint, 0, search.segmentSize).number;
-    const candidates = segments.filter((segment) => segment.number >= search.fromSegmentNumber &&
-        (hinted === undefined || segment.number === hinted || segment.number === hinted - 1n));
-    core.info(`Looking for restore point "${search.name}" in ${candidates.length} archived WAL segment(s)${hinted === undefined ? '' : ` around LSN ${formatLsn(search.lsnHint)}`}.`);
-    let read = 0;
-    for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
-        const lowest = batch[batch.length - 1];
-        const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
-        const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
-        try {
-            for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
-                await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
-            }
-            // pg_waldump reads on from the lowest segment until a file is missing: through the batch and the one after it.
-            const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
-            const { stdout } = await host.run(waldump, ['--path', search.scratchDir, '--timeline', String(lowest.timeline), '--start', start, '--rmgr', 'XLOG'], { okExitCodes: [0, 1] });
-            const inBatch = (lsn) => {
-                const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
-                return number >= lowest.number && number <= batch[0].number;
-            };
-            const newest = restorePointsIn(stdout)
-                .filter((point) => point.name === search.name && inBatch(point.lsn))
-                .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
-            if (newest) {
-                const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number);
-                return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
-            }
-        }
-        finally {
-            await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
-        }
-        read += batch.length;
-        if (read % 64 < BATCH_SEGMENTS && read < candidates.length)
-            core.info(`... ${read} of ${candidates.length} segments read.`);
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
-
-
-
-/** PostgreSQL keeps restore point names in a char[MAXFNAMELEN] (64 bytes with the terminating NUL). */
-const RESTORE_POINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/;
-const RESTORE_POINT_DESCRIPTION = 'letters, digits and . _ : @ + - (at most 63, starting with a letter or digit)';
-async function createRestorePoint(client, name) {
-    const { rows } = await client.query('SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, clock_timestamp() AS at FROM pg_create_restore_point($1) AS lsn', [name]);
-    const [row] = rows;
-    return {
-        name,
-        lsn: row.lsn,
-        createdAt: row.at,
-        timeline: wal_parseSegmentFileName(row.segment)?.timeline ?? 1,
-        segment: row.segment,
-    };
-}
-/** Whether the archiver's last archived file is this segment or a later one (same or later timeline). */
-function archivedThrough(last, segment) {
-    return last !== null && /^[0-9A-F]{24}$/.test(last) && last >= segment;
-}
-/**
- * Puts everything written so far into the archive: a commit record (so that a recovery to any time
- * up to now finds a commit after it to stop at), a switch to a new segment, and a wait until the
- * archiver reports the finished segment archived. Returns that segment.
- */
-async function archiveUpToNow(client, timeoutMs) {
-    const started = new Date();
-    await client.query('SELECT txid_current()');
-    const { rows } = await client.query('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
-    const segment = rows[0].segment;
-    const deadline = Date.now() + timeoutMs;
-    let state;
-    for (let delay = 10;; delay = Math.min(delay * 2, 250)) {
-        state = (await client.query('SELECT last_archived_wal, last_failed_wal, last_failed_time FROM pg_stat_archiver')).rows[0];
-        if (archivedThrough(state.last_archived_wal, segment))
-            return segment;
-        if (Date.now() >= deadline)
-            break;
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(delay);
-    }
-    const failure = state?.last_failed_time && state.last_failed_time >= started
-        ? ` The archiver's last failure: ${state.last_failed_wal} at ${state.last_failed_time.toISOString()} (see the server log for archive_command's error).`
-        : '';
-    throw new errors/* ActionError */.lZ(`WAL segment ${segment} was not archived within ${Math.round(timeoutMs / 1000)}s (last archived: ${state?.last_archived_wal ?? 'none'}).${failure}`);
-}
-
-;// CONCATENATED MODULE: ./shared/backup/pgbackrest/server.ts
-
-
-
-async function describeLiveServer(client) {
-    const version = await serverVersion(client);
-    const { rows } = await client.query(`SELECT system_identifier::text AS system_id, pg_is_in_recovery() AS in_recovery,
-            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size
-       FROM pg_control_system()`);
-    let files;
-    try {
-        const { rows: settings } = await client.query(`SELECT current_setting('data_directory') AS data_directory, current_setting('hba_file') AS hba_file, current_setting('ident_file') AS ident_file,
-              current_setting('listen_addresses') AS listen_addresses, current_setting('unix_socket_directories') AS socket_directories`);
-        const [row] = settings;
-        files = {
-            dataDirectory: row.data_directory,
-            hbaFile: row.hba_file,
-            identFile: row.ident_file,
-            listenAddresses: row.listen_addresses,
-            socketDirectories: row.socket_directories,
-        };
+        parsed = new URL(url);
     }
     catch {
-        // Only superusers and pg_read_all_settings may read file locations; callers ask for them as inputs then.
-        files = undefined;
+        // Not parseable: the caller reports the bad URL; mask the part that looks like a password anyway.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url);
+        if (match?.[1])
+            maskValue(match[1]);
+        return;
     }
-    return {
-        version,
-        systemId: rows[0].system_id,
-        segmentSize: Number(rows[0].segment_size) || DEFAULT_SEGMENT_SIZE,
-        inRecovery: rows[0].in_recovery,
-        files,
-    };
-}
-/** A stanza that describes another cluster is refused: its backups cannot be this database's. */
-function ensureStanzaOfServer(info, server) {
-    if (info.systemId && info.systemId !== server.systemId) {
-        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" belongs to the cluster with system identifier ${info.systemId}, but this server's is ${server.systemId}: its backups and WAL are another cluster's.`, { hint: 'Check pgbackrest-stanza, and that database-url points at the cluster that stanza backs up.' });
+    if (parsed.password) {
+        maskValue(parsed.password);
+        maskValue(safeDecode(parsed.password));
     }
-    if (info.databaseVersion && info.databaseVersion !== String(server.version.major)) {
-        throw new errors/* ActionError */.lZ(`Stanza "${info.name}" holds PostgreSQL ${info.databaseVersion} backups, but this server runs ${server.version.major} (run pgbackrest stanza-upgrade after a major upgrade).`);
-    }
+    const passwordParam = parsed.searchParams.get('password');
+    if (passwordParam)
+        maskValue(passwordParam);
 }
-
-;// CONCATENATED MODULE: ./actions/backup-db/summary.ts
-
-
-
-/** `uses:` of restore-db from the same repository and ref as this action (GITHUB_ACTION_*). */
-function restoreActionRef() {
-    const repository = process.env.GITHUB_ACTION_REPOSITORY || 'rollback-actions/rollback-actions';
-    const ref = process.env.GITHUB_ACTION_REF || 'v1';
-    return `${repository}/actions/restore-db@${ref}`;
+function maskValue(secret) {
+    if (secret && secret.length > 0)
+        core/* setSecret */.Pq(secret);
 }
-function restoreStep(input) {
-    const { metadata, artifact } = input;
-    const lines = [`- uses: ${restoreActionRef()}`, '  with:', '    database-url: ${{ secrets.DATABASE_URL }}'];
-    if (artifact) {
-        lines.push(`    artifact-name: ${artifact.name}`);
-        if (process.env.GITHUB_RUN_ID)
-            lines.push(`    run-id: ${process.env.GITHUB_RUN_ID}`);
-        lines.push('    github-token: ${{ github.token }}');
-    }
-    else {
-        lines.push(`    path: ${input.path}`);
-    }
-    lines.push(`    expected-checksum: ${metadata.checksum.value}`);
-    if (metadata.encryption)
-        lines.push('    encryption-key: ${{ secrets.BACKUP_ENCRYPTION_KEY }}');
-    lines.push('    # mode: replace   # restores over the database itself, after a safety backup');
-    return lines.join('\n');
-}
-function backupSummary(input) {
-    const { metadata, artifact } = input;
-    const schema = metadata.schemaVersion
-        ? `${metadata.schemaVersion.version ?? '(empty history)'}${metadata.schemaVersion.dirty ? ' (dirty!)' : ''} — ${metadata.schemaVersion.tool}, ${metadata.schemaVersion.table}`
-        : 'no migration history table found';
-    const parts = [
-        `## ✅ Database backup verified: \`${metadata.database}\` (label \`${metadata.label}\`)\n`,
-        // One line under the verdict; the tables fold, so the next step's verdict stays in view.
-        `${formatBytes(metadata.size)}, ${metadata.dumpedTables.length} table(s), ${artifact ? `artifact ${(0,summary/* code */.aY)(artifact.name)}` : `file ${(0,summary/* code */.aY)(input.path)}`}, took ${(0,duration/* formatDuration */.a)(input.durationMs)}.\n\n`,
-        (0,summary/* details */.zH)('Backup details', (0,summary/* keyValueTable */.z2)([
-            ['Database', (0,summary/* code */.aY)(metadata.source)],
-            ['Server', `PostgreSQL ${metadata.serverVersion}`],
-            ['pg_dump', metadata.pgDump.version],
-            [
-                'Format',
-                `${metadata.format}${metadata.jobs > 1 ? ` (${metadata.jobs} jobs)` : ''}, compression ${metadata.compression}${metadata.schemaOnly ? ', schema only' : ''}`,
-            ],
-            ['Size', formatBytes(metadata.size)],
-            ['SHA-256', `\`${metadata.checksum.value}\``],
-            [
-                'Encrypted',
-                metadata.encryption ? `yes, ${metadata.encryption.algorithm.toUpperCase()} (key from encryption-key)` : 'no',
-            ],
-            ['Schema version', schema],
-            ['App version', metadata.appVersion ?? undefined],
-            ['Tables', `${metadata.dumpedTables.length}`],
-            ['Verified', [metadata.verification.archive, metadata.verification.restore].filter(Boolean).join('; ')],
-            [
-                'Artifact',
-                artifact
-                    ? `${artifact.name} (id ${artifact.id}), kept ${artifact.retentionDays} day(s)`
-                    : 'not uploaded (upload: false)',
-            ],
-            ['File', (0,summary/* code */.aY)(input.path)],
-            ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
-        ])),
-    ];
-    const counts = [
-        ...Object.entries(metadata.estimatedRowCounts ?? {}).map(([table, rows]) => [
-            table,
-            `~${rows} (estimate)`,
-        ]),
-        ...Object.entries(metadata.rowCounts).sort(([, a], [, b]) => b - a),
-    ];
-    if (counts.length > 0) {
-        const cover = {
-            'all-tables': 'every table',
-            'largest-tables': 'largest tables',
-            'size-limited': 'exact up to row-count-max-size, estimated above',
-            none: '',
-        }[metadata.rowCountsCover];
-        const more = counts.length > 20 ? `\n…and ${counts.length - 20} more in the metadata.\n` : '';
-        parts.push((0,summary/* details */.zH)(`Row counts (${cover}, in the dump's snapshot)`, (0,summary/* markdownTable */.Qj)(['Table', 'Rows'], counts.slice(0, 20)) + more));
-    }
-    parts.push((0,summary/* details */.zH)('Restore it', (0,summary/* codeBlock */.DV)(restoreStep(input), 'yaml')));
-    return parts.join('');
-}
-
-;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest-summary.ts
-
-
-
-function pgBackRestRestoreStep(input) {
-    const { settings } = input.inputs;
-    const lines = [
-        `- uses: ${restoreActionRef()}`,
-        '  with:',
-        '    method: pgbackrest',
-        '    database-url: ${{ secrets.DATABASE_URL }}',
-        `    pgbackrest-stanza: ${settings.stanza}`,
-    ];
-    if (settings.config)
-        lines.push(`    pgbackrest-config: ${settings.config}`);
-    if (settings.via.length)
-        lines.push(`    pgbackrest-via: ${JSON.stringify(settings.via)}`);
-    if (settings.ssh)
-        lines.push(`    ssh-host: ${settings.ssh.host}`, '    ssh-key: ${{ secrets.DB_SSH_KEY }}', '    known-hosts: ${{ vars.DB_KNOWN_HOSTS }}');
-    lines.push(`    restore-point: ${input.result.restorePoint.name}`, `    restore-point-lsn: ${input.result.restorePoint.lsn}`);
-    lines.push('    # mode: replace   # in place: also give stop-command and start-command');
-    return lines.join('\n');
-}
-function pgBackRestBackupSummary(input) {
-    const { inputs, result } = input;
-    const { restorePoint, backup } = result;
-    return [
-        `## ✅ Restore point: \`${restorePoint.name}\` (label \`${inputs.label}\`)\n`,
-        (0,summary/* keyValueTable */.z2)([
-            ['Database', `${(0,summary/* code */.aY)(inputs.target.database)}, PostgreSQL ${input.server}`],
-            ['pgBackRest', `${input.pgBackRest}, stanza ${result.stanza}`],
-            [
-                'Restore point',
-                `\`${restorePoint.name}\` at LSN ${restorePoint.lsn}, timeline ${restorePoint.timeline}, ${restorePoint.createdAt.toISOString()}`,
-            ],
-            ['WAL archived', `through ${result.archiveNewestWal} (the point's segment: ${restorePoint.segment})`],
-            [
-                'Backup',
-                `${backup.label} (${backup.type}, finished ${backup.stoppedAt.toISOString()})${result.backupTaken ? ', taken by this step' : ', the newest in the repository'}`,
-            ],
-            ['App version', inputs.appVersion],
-            ['Took', (0,duration/* formatDuration */.a)(input.durationMs)],
-        ]),
-        '\n### Return to it\n',
-        (0,summary/* codeBlock */.DV)(pgBackRestRestoreStep(input), 'yaml'),
-    ].join('');
-}
-
-;// CONCATENATED MODULE: ./actions/backup-db/pgbackrest.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * backup-db with method "pgbackrest": for databases too big to dump before every rollback. A named
- * restore point is created (after a full/diff/incr backup when asked) and its WAL segment switched
- * out and found in the stanza's repository, which proves archiving end to end: whatever the
- * database's size, this takes well under a second, and restore-db can recover exactly to that point.
- */
-const BACKUP_TYPES = ['none', 'full', 'diff', 'incr'];
-/** Inputs only the dump method reads (those without defaults, so that setting them can be noticed). */
-const DUMP_ONLY_INPUTS = [
-    'tables',
-    'exclude-tables',
-    'encryption-key',
-    'artifact-name',
-    'output-dir',
-    'pg-bin-dir',
-];
-function readPgBackRestBackupInputs(now) {
-    rejectInputsOfOtherMethod('pgbackrest', DUMP_ONLY_INPUTS);
-    const target = resolvePgTarget((0,inputs/* stringInput */.Uj)('database-url'));
-    const label = (0,inputs/* stringInput */.Uj)('label', {
-        default: 'default',
-        pattern: LABEL_PATTERN,
-        patternDescription: LABEL_DESCRIPTION,
-    });
-    return {
-        target,
-        settings: readPgBackRestSettings(),
-        backupType: (0,inputs/* enumInput */.gX)('backup-type', BACKUP_TYPES, { default: 'none' }),
-        restorePoint: (0,inputs/* stringInput */.Uj)('restore-point', {
-            default: `${label.slice(0, 46)}-${compactTimestamp(now)}`,
-            pattern: RESTORE_POINT_NAME,
-            patternDescription: RESTORE_POINT_DESCRIPTION,
-        }),
-        label,
-        appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
-        ledger: readLedgerPath(Boolean((0,inputs/* stringInput */.Uj)('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
-    };
-}
-function newBackup(before, after) {
-    const known = new Set(before.map((backup) => backup.label));
-    return after.filter((backup) => !known.has(backup.label)).at(-1);
-}
-/**
- * The newest archived segment in the repository directory of `segment` (one small listing instead of
- * a second `pgbackrest info`, which reads the whole archive's range); undefined when `segment` itself
- * is not there.
- */
-async function newestArchivedFrom(host, info, segment) {
-    const names = await archivedSegmentsIn(host, info, segment.slice(0, 16));
-    return names.includes(segment) ? names.at(-1) : undefined;
-}
-async function runPgBackRestBackup(started) {
-    const inputs = readPgBackRestBackupInputs(new Date(started));
-    const { settings } = inputs;
-    const client = await connect(inputs.target, { applicationName: 'rollback-actions backup-db' });
-    let host;
+/** The URL with any password replaced by ***, safe to show in logs, outputs and summaries. */
+function redactUrl(url) {
     try {
-        const server = await describeLiveServer(client);
-        lib_core/* info */.pq(`Connected to ${describeTarget(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
-        if (server.inRecovery)
-            throw new errors/* ActionError */.lZ('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
-        host = await PgBackRestHost.open(settings);
-        lib_core/* info */.pq(`pgBackRest ${host.version} on ${host.description}, stanza "${settings.stanza}".`);
-        const before = await host.info();
-        if (before.statusCode !== STANZA_OK && before.statusCode !== STANZA_NO_BACKUPS) {
-            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" is not usable: ${before.statusMessage} (pgbackrest info status ${before.statusCode}). No restore point was created.`);
-        }
-        ensureStanzaOfServer(before, server);
-        if (inputs.backupType === 'none' && before.backups.length === 0) {
-            throw new errors/* ActionError */.lZ(`Stanza "${settings.stanza}" has no backup yet, and a restore point can only be recovered to from a backup taken before it. No restore point was created.`, {
-                hint: 'Set backup-type: full for this run (or take one with pgbackrest backup).',
-            });
-        }
-        emitEvent('backup_start', {
-            database: inputs.target.database,
-            label: inputs.label,
-            method: 'pgbackrest',
-            stanza: settings.stanza,
-            server_version: server.version.text,
-        });
-        // With a backup to take, pgbackrest check proves archiving before the long backup runs. Without
-        // one, the restore point's own segment, switched out and found in the repository below, proves
-        // the same end to end, and a separate check (its own WAL switch and archive wait) only doubles
-        // the time.
-        if (inputs.backupType !== 'none') {
-            try {
-                await host.check();
-            }
-            catch (error) {
-                throw new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work, so a restore point could not be recovered to: ${(0,errors/* errorMessage */.gJ)(error)}\nNo restore point was created.`);
-            }
-        }
-        let backup = before.backups.at(-1);
-        let backupTaken = false;
-        if (inputs.backupType !== 'none') {
-            await host.pgbackrestLogged(`pgbackrest backup --type=${inputs.backupType}`, 'backup', [
-                `--type=${inputs.backupType}`,
-            ]);
-            backup = newBackup(before.backups, (await host.info()).backups);
-            if (!backup)
-                throw new errors/* ActionError */.lZ(`pgbackrest backup --type=${inputs.backupType} finished, but pgbackrest info lists no new backup.`);
-            backupTaken = true;
-            lib_core/* info */.pq(`Backup ${backup.label} (${backup.type}) taken.`);
-        }
-        const schemaVersion = await detectSchemaVersion(client);
-        const pointStarted = Date.now();
-        const restorePoint = await createRestorePoint(client, inputs.restorePoint);
-        const notArchived = (reason) => new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work: restore point "${restorePoint.name}" was created at ${restorePoint.lsn}, but its WAL segment ${restorePoint.segment} is not archived, so it cannot be recovered to. ${reason}\nNothing else was changed.`);
-        let archivedSegment;
+        const parsed = new URL(url);
+        if (parsed.password)
+            parsed.password = '***';
+        if (parsed.searchParams.has('password'))
+            parsed.searchParams.set('password', '***');
+        return parsed.toString();
+    }
+    catch {
+        return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+    }
+}
+function safeDecode(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/postgres/connection.ts
+
+
+
+
+const URL_PROTOCOLS = ['postgres:', 'postgresql:'];
+/** Reads a target from a URL (masking its password first) or, when the URL is empty, from PG* env. */
+function resolvePgTarget(databaseUrl, inputName = 'database-url') {
+    if (databaseUrl) {
+        maskUrlCredentials(databaseUrl);
+        let url;
         try {
-            archivedSegment = await archiveUpToNow(client, settings.archiveTimeoutSeconds * 1000);
+            url = new URL(databaseUrl);
+        }
+        catch {
+            throw new errors/* InputError */.dz(inputName, 'must be a URL such as postgres://user:password@host:5432/dbname; the value given is not a valid URL.');
+        }
+        if (!URL_PROTOCOLS.includes(url.protocol)) {
+            throw new errors/* InputError */.dz(inputName, `must start with postgres:// or postgresql://; got "${url.protocol}//".`);
+        }
+        const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+        if (!database)
+            throw new errors/* InputError */.dz(inputName, 'must name a database after the host, e.g. postgres://user@host:5432/dbname.');
+        const portText = url.port || process.env.PGPORT || '5432';
+        const port = Number(portText);
+        if (!Number.isInteger(port) || port <= 0 || port > 65535)
+            throw new errors/* InputError */.dz(inputName, `has an invalid port "${portText}".`);
+        return {
+            host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) ||
+                url.searchParams.get('host') ||
+                process.env.PGHOST ||
+                'localhost',
+            port,
+            user: decodeURIComponent(url.username) || process.env.PGUSER || 'postgres',
+            password: url.password ? decodeURIComponent(url.password) : process.env.PGPASSWORD,
+            database,
+            sslmode: url.searchParams.get('sslmode') ?? process.env.PGSSLMODE,
+        };
+    }
+    if (!process.env.PGHOST && !process.env.PGDATABASE) {
+        throw new errors/* InputError */.dz(inputName, 'is required unless the PGHOST/PGDATABASE (and PGUSER, PGPASSWORD, PGPORT) environment variables are set.');
+    }
+    maskValue(process.env.PGPASSWORD);
+    return {
+        host: process.env.PGHOST || 'localhost',
+        port: Number(process.env.PGPORT || 5432),
+        user: process.env.PGUSER || 'postgres',
+        password: process.env.PGPASSWORD,
+        database: process.env.PGDATABASE || process.env.PGUSER || 'postgres',
+        sslmode: process.env.PGSSLMODE,
+    };
+}
+/** The same server, another database (scratch databases, restores into a new database). */
+function withDatabase(target, database) {
+    return { ...target, database };
+}
+/** How the target is shown to people: never with its password. */
+function describeTarget(target) {
+    return `${target.user}@${target.host}:${target.port}/${target.database}`;
+}
+/**
+ * How often a session checks that its client is still there while it runs a statement
+ * (client_connection_check_interval, PostgreSQL 14+): a runner killed with -9 cannot cancel its
+ * statements, and without the check the server runs them to the end, holding their locks.
+ */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+const CLIENT_CHECK_MIN_VERSION = 140000;
+/** server_version_num per host:port, learnt at connect, for the settings the client programs get. */
+const serverVersions = new Map();
+const serverKey = (target) => `${target.host}:${target.port}`;
+/**
+ * Environment for pg_dump, pg_restore and psql; replaces any PG* the runner had. Their sessions
+ * get the same connection check as ours, once a connection has told us the server is 14 or newer.
+ */
+function pgToolEnv(target, settings = {}) {
+    const options = [
+        process.env.PGOPTIONS,
+        settings.options,
+        (serverVersions.get(serverKey(target)) ?? 0) >= CLIENT_CHECK_MIN_VERSION
+            ? `-c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}`
+            : undefined,
+    ].filter(Boolean);
+    return {
+        PGHOST: target.host,
+        PGPORT: String(target.port),
+        PGUSER: target.user,
+        PGPASSWORD: target.password,
+        PGDATABASE: target.database,
+        PGSSLMODE: target.sslmode,
+        PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10',
+        PGAPPNAME: settings.applicationName ?? 'rollback-actions',
+        PGOPTIONS: options.length ? options.join(' ') : undefined,
+    };
+}
+function sslOption(sslmode) {
+    if (!sslmode || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
+        return undefined;
+    if (sslmode === 'require')
+        return { rejectUnauthorized: false };
+    return { rejectUnauthorized: true };
+}
+/** Turns driver errors into sentences that say what to check, without the password. */
+function explainConnectionError(target, error) {
+    const where = `${target.host}:${target.port}`;
+    const code = error.code;
+    const message = error instanceof Error ? error.message : String(error);
+    switch (code) {
+        case '28P01':
+        case '28000':
+            return new errors/* ActionError */.lZ(`PostgreSQL at ${where} rejected user "${target.user}": ${message}.`, {
+                hint: 'Check the user and password in database-url (or PGUSER/PGPASSWORD).',
+            });
+        case '3D000':
+            return new errors/* ActionError */.lZ(`Database "${target.database}" does not exist on the PostgreSQL server at ${where}.`, {
+                hint: 'Check the database name at the end of database-url.',
+            });
+        case 'ECONNREFUSED':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection refused (is the server running and listening on that port?).`);
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: host "${target.host}" could not be resolved.`);
+        case 'ETIMEDOUT':
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: ${code}.`);
+        default:
+            if (/timeout/i.test(message))
+                return new errors/* ActionError */.lZ(`Cannot reach PostgreSQL at ${where}: connection timed out.`);
+            return new errors/* ActionError */.lZ(`Cannot connect to PostgreSQL at ${where} as "${target.user}": ${message}`);
+    }
+}
+/** Every open session of this step, with its backend pid, so a cancellation can cancel its statements. */
+const openSessions = new Map();
+let unregisterCanceller;
+/**
+ * Cancels the statements our sessions are running (pg_cancel_backend, from a new session on each
+ * server): a transaction in progress rolls back, and the code that was waiting on the statement
+ * gets error 57014 and goes through its own error handling (rollback, unlock, disconnect).
+ */
+async function cancelRunningStatements() {
+    const byServer = new Map();
+    for (const { target, pid } of openSessions.values()) {
+        const key = `${serverKey(target)}/${target.user}/${target.database}`;
+        const entry = byServer.get(key) ?? { target, pids: [] };
+        entry.pids.push(pid);
+        byServer.set(key, entry);
+    }
+    await Promise.allSettled([...byServer.values()].map(async ({ target, pids }) => {
+        const client = newClient(target, 'rollback-actions cancel', 3000);
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            const { rows } = await client.query("SELECT pid, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = 'active'", [pids]);
+            for (const row of rows)
+                if (row.cancelled)
+                    cancellation/* journal */.W8.cleanup(`cancelled the statement database session ${row.pid} was running (${row.query})`);
         }
         catch (error) {
-            throw notArchived((0,errors/* errorMessage */.gJ)(error));
+            cancellation/* journal */.W8.cleanup(`could not cancel the statements of database sessions ${pids.join(', ')}: ${error.message}; they end when this process exits`);
         }
-        lib_core/* info */.pq(`Restore point "${restorePoint.name}" at ${restorePoint.lsn} (timeline ${restorePoint.timeline}), archived with segment ${archivedSegment} in ${(0,duration/* formatDuration */.a)(Date.now() - pointStarted)}.`);
-        const newest = await newestArchivedFrom(host, before, restorePoint.segment);
-        if (!newest) {
-            throw notArchived(`The server reports ${archivedSegment} archived, but stanza "${settings.stanza}" does not hold it: archive_command does not push to this stanza's repository.`);
+        finally {
+            await client.end().catch(() => undefined);
         }
-        const result = {
-            stanza: settings.stanza,
-            restorePoint,
-            backup: backup,
-            backupTaken,
-            archiveNewestWal: newest,
-            archivedSegment,
-        };
-        const durationMs = Date.now() - started;
-        const metadata = {
-            method: 'pgbackrest',
-            stanza: settings.stanza,
-            label: inputs.label,
-            appVersion: inputs.appVersion ?? null,
-            database: inputs.target.database,
-            source: describeTarget(inputs.target),
-            serverVersion: server.version.text,
-            systemId: server.systemId,
-            restorePoint: {
-                name: restorePoint.name,
-                lsn: restorePoint.lsn,
-                time: restorePoint.createdAt.toISOString(),
-                timeline: restorePoint.timeline,
-                segment: restorePoint.segment,
-            },
-            backup: {
-                label: result.backup.label,
-                type: result.backup.type,
-                taken: backupTaken,
-                finishedAt: result.backup.stoppedAt.toISOString(),
-            },
-            archive: { newestWal: newest },
-            schemaVersion: schemaVersion
-                ? {
-                    tool: schemaVersion.format,
-                    table: schemaVersion.table,
-                    version: schemaVersion.version,
-                    dirty: schemaVersion.dirty,
-                }
-                : null,
-            durationMs,
-        };
-        setOutputs({
-            'restore-point': restorePoint.name,
-            'restore-point-lsn': restorePoint.lsn,
-            'restore-point-time': restorePoint.createdAt.toISOString(),
-            'backup-label': result.backup.label,
-            'archive-newest-wal': newest,
-            metadata,
-            'schema-version': schemaVersion?.version ?? '',
-            'duration-ms': durationMs,
-        });
-        await (0,summary/* writeSummary */.Sy)(pgBackRestBackupSummary({
-            inputs,
-            result,
-            server: server.version.text,
-            pgBackRest: `${host.version} on ${(0,summary/* code */.aY)(host.description)}`,
-            durationMs,
-        }));
-        emitEvent('backup_complete', {
-            database: inputs.target.database,
-            label: inputs.label,
-            method: 'pgbackrest',
-            restore_point: restorePoint.name,
-            restore_point_lsn: restorePoint.lsn,
-            backup_label: result.backup.label,
-            schema_version: schemaVersion?.version ?? null,
-            duration_ms: durationMs,
-        });
-        if (inputs.ledger)
-            await recordRestorePoint(inputs, host, result, schemaVersion?.version ?? undefined);
-        lib_core/* info */.pq(`Restore point ready in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
+    }));
+}
+function newClient(target, applicationName, connectTimeoutMs) {
+    return new esm.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database: target.database,
+        ssl: sslOption(target.sslmode),
+        application_name: applicationName,
+        connectionTimeoutMillis: connectTimeoutMs,
+    });
+}
+async function connect(target, options = {}) {
+    const client = newClient(target, options.applicationName ?? 'rollback-actions', options.connectTimeoutMs ?? 10_000);
+    // A dropped connection after connect must surface through the failing query, not crash the process.
+    client.on('error', () => undefined);
+    let session;
+    try {
+        await client.connect();
+        // One round trip: the backend pid (to cancel its statements) and the connection check, where the server has it.
+        const { rows } = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version,
+              CASE WHEN current_setting('server_version_num')::int >= ${CLIENT_CHECK_MIN_VERSION} THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_INTERVAL_MS}', false) END AS check_interval`);
+        session = rows[0];
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw explainConnectionError(target, error);
+    }
+    serverVersions.set(serverKey(target), session.version);
+    openSessions.set(client, { target, pid: session.pid });
+    client.once('end', () => openSessions.delete(client));
+    unregisterCanceller ??= cancellation/* cancellation */.WN.onCancel(cancelRunningStatements);
+    return client;
+}
+/** Runs fn with a connected client and always closes it. */
+async function withClient(target, fn, options) {
+    const client = await connect(target, options);
+    try {
+        return await fn(client);
     }
     finally {
         await client.end().catch(() => undefined);
-        await host?.close();
     }
 }
+/** Server version as "15.4" and its major number. */
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num");
+    const num = Number(rows[0].server_version_num);
+    return { text: rows[0].server_version.split(' ')[0], major: Math.floor(num / 10000), num };
+}
+/** Quotes an identifier for SQL text (database names in CREATE/DROP DATABASE cannot be parameters). */
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+
+/***/ }),
+
+/***/ 29145:
+/***/ (() => {
+
 /**
- * The restore point as the ledger's backup entry, on the host pgBackRest runs on (its own user, not
- * pgbackrest-via's): what rollback.yml recovers to by name, findable when GitHub is not. A ledger
- * that cannot be written is a warning: the restore point exists either way.
+ * Imported first by the actions that connect at once (backup-db, restore-db), before pg.
+ *
+ * pg decides when it is loaded whether it runs on Cloudflare Workers: it reads navigator.userAgent
+ * and, where there is no navigator (Node 20; Node 21 and later define one), constructs a fetch
+ * Response to look for Cloudflare's extension, which loads Node's own copy of undici. That is
+ * 40-110 ms of CPU at every step's start, before the first input is read, and it multiplies on a
+ * loaded runner. Node 20 gets the navigator later versions have (its userAgent only), so pg's first
+ * test answers.
  */
-async function recordRestorePoint(inputs, host, result, schemaVersion) {
-    const { restorePoint } = result;
-    await appendLedger({ path: inputs.ledger, executor: host.direct }, {
-        type: 'backup',
-        label: inputs.label,
-        appVersion: inputs.appVersion,
-        schemaVersion,
-        location: `pgbackrest stanza ${result.stanza} on ${host.direct.description}: restore point ${restorePoint.name} at ${restorePoint.lsn}`,
-        database: inputs.target.database,
-        method: 'pgbackrest',
-        restorePoint: {
-            name: restorePoint.name,
-            lsn: restorePoint.lsn,
-            time: restorePoint.createdAt.toISOString(),
-            timeline: restorePoint.timeline,
+const scope = globalThis;
+if (scope.navigator === undefined)
+    Object.defineProperty(globalThis, 'navigator', {
+        value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` },
+        configurable: true,
+        writable: true,
+    });
+
+
+
+/***/ }),
+
+/***/ 78548:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  yI: () => (/* binding */ ProcessError),
+  oq: () => (/* binding */ findExecutable),
+  fE: () => (/* binding */ formatCommand),
+  w$: () => (/* binding */ lastLines),
+  R3: () => (/* binding */ runProcess)
+});
+
+// UNUSED EXPORTS: STOP_GRACE_MS, lineSplitter
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./shared/cancellation.ts
+var cancellation = __nccwpck_require__(1707);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
         },
-        stanza: result.stanza,
-        backupLabel: result.backup.label,
-    }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
 }
-
-;// CONCATENATED MODULE: ./actions/backup-db/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-async function run() {
+async function runProcess(command, args, options = {}) {
     const started = Date.now();
-    if (readBackupMethod() === 'pgbackrest')
-        return await runPgBackRestBackup(started);
-    const given = await readBackupInputs();
-    const localDir = localBackupDir();
-    const keptLocally = given.upload && !artifactServiceAvailable() && localDir !== undefined;
-    const inputs = keptLocally ? { ...given, upload: false, outputDir: given.outputDir ?? localDir } : given;
-    if (keptLocally)
-        lib_core/* info */.pq(`No artifact service (a run from a terminal): the backup is kept in ${inputs.outputDir} (${LOCAL_BACKUP_DIR_ENV}) instead of uploaded.`);
-    if (inputs.upload && !artifactServiceAvailable()) {
-        throw new errors/* InputError */.dz('upload', 'is true, but this step cannot reach the artifact service (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set).', {
-            hint: 'Run it as a step of a GitHub Actions job, or set upload: false and keep the file from the path output yourself.',
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
         });
-    }
-    const artifactName = inputs.artifactName ?? defaultArtifactName(inputs.label, inputs.target.database, new Date());
-    const outputDir = inputs.outputDir ?? defaultBackupDir();
-    const prepared = await prepareBackup({
-        target: inputs.target,
-        format: inputs.format,
-        jobs: inputs.jobs,
-        compression: inputs.compression,
-        schemaOnly: inputs.schemaOnly,
-        tables: inputs.tables,
-        excludeTables: inputs.excludeTables,
-        label: inputs.label,
-        appVersion: inputs.appVersion,
-        encryptionKey: inputs.encryptionKey,
-        verify: inputs.verify,
-        pgBinDir: inputs.pgBinDir,
-        outputDir,
-        sizeGate: inputs.sizeGate,
-        rowCountMaxBytes: inputs.rowCountMaxBytes,
-        baseName: artifactName,
-        kind: 'backup',
-        artifact: inputs.upload ? { name: artifactName, retentionDays: inputs.retentionDays } : undefined,
-    });
-    cancellation/* journal */.W8.step(`Connected to ${describeTarget(inputs.target)} (PostgreSQL ${prepared.server.text}); chose pg_dump ${prepared.pgDump.version}`);
-    emitEvent('backup_start', {
-        database: inputs.target.database,
-        label: inputs.label,
-        format: inputs.format,
-        server_version: prepared.server.text,
-    });
-    const backup = await takeBackup(prepared);
-    lib_core/* info */.pq(`Backup ${backup.path}: ${formatBytes(backup.size)}, SHA-256 ${backup.checksum}.`);
-    cancellation/* journal */.W8.step(`Wrote and verified the backup ${backup.path} and its metadata (SHA-256 ${backup.checksum})`);
-    let artifact;
-    if (inputs.upload) {
-        const uploaded = await uploadBackupArtifact({
-            name: artifactName,
-            backupPath: backup.path,
-            metadataPath: backup.metadataPath,
-            retentionDays: inputs.retentionDays,
-            incompressible: inputs.compression.method !== 'none' || Boolean(inputs.encryptionKey),
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
         });
-        artifact = { id: uploaded.id, name: artifactName, retentionDays: inputs.retentionDays };
-        lib_core/* info */.pq(`Uploaded artifact ${artifactName} (id ${uploaded.id}, ${formatBytes(uploaded.size)}).`);
-    }
-    const durationMs = Date.now() - started;
-    setOutputs({
-        path: backup.path,
-        'metadata-path': backup.metadataPath,
-        checksum: backup.checksum,
-        size: backup.size,
-        'artifact-id': artifact?.id,
-        'artifact-name': artifact?.name,
-        metadata: backup.metadata,
-        'schema-version': backup.metadata.schemaVersion?.version ?? '',
-        'duration-ms': durationMs,
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
     });
-    await (0,summary/* writeSummary */.Sy)(backupSummary({ metadata: backup.metadata, path: backup.path, artifact, durationMs }));
-    emitEvent('backup_complete', {
-        database: inputs.target.database,
-        label: inputs.label,
-        checksum: backup.checksum,
-        size: backup.size,
-        artifact_id: artifact?.id,
-        artifact_name: artifact?.name,
-        schema_version: backup.metadata.schemaVersion?.version ?? null,
-        duration_ms: durationMs,
-    });
-    if (inputs.ledger) {
-        await appendLedger({ path: inputs.ledger, executor: executor_localExecutor }, {
-            type: 'backup',
-            label: inputs.label,
-            appVersion: inputs.appVersion,
-            schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
-            checksum: `sha256:${backup.checksum}`,
-            location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
-            database: inputs.target.database,
-            method: 'dump',
-        }).catch((error) => lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error)));
-    }
-    lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
 }
-
-
-/***/ }),
-
-/***/ 1707:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W8: () => (/* binding */ journal),
-/* harmony export */   WN: () => (/* binding */ cancellation),
-/* harmony export */   cU: () => (/* binding */ removePartial),
-/* harmony export */   cc: () => (/* binding */ CancelledError)
-/* harmony export */ });
-/* unused harmony export pause */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
-
-
-class CancelledError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
-    constructor(what) {
-        super(`${what} because the step was cancelled.`);
-        this.name = 'CancelledError';
-    }
-}
-class Cancellation {
-    controller = new AbortController();
-    /** Aborted on cancellation: for waits (lock polling, retries, sleeps) to end early. */
-    signal = this.controller.signal;
-    reason;
-    /** When the signal arrived (Date.now()). */
-    at;
-    stoppers = new Set();
-    partial = new Set();
-    get cancelled() {
-        return this.reason !== undefined;
-    }
-    /** Registers how to stop something running now; returns the function that unregisters it. */
-    onCancel(stop) {
-        this.stoppers.add(stop);
-        return () => this.stoppers.delete(stop);
-    }
-    /** Stops everything registered, once; later calls return at once. */
-    async cancel(signal) {
-        if (this.reason)
-            return;
-        this.reason = signal;
-        this.at = Date.now();
-        this.controller.abort(new CancelledError('Stopped'));
-        const stoppers = [...this.stoppers];
-        this.stoppers.clear();
-        await Promise.allSettled(stoppers.map(async (stop) => stop()));
-    }
-    /** Throws CancelledError once the step is cancelled: call before starting anything long. */
-    throwIfCancelled(what) {
-        if (this.cancelled)
-            throw new CancelledError(what);
-    }
-    /**
-     * Registers a file or directory being written; the writer calls the returned function once it
-     * is complete (or removed). Whatever is still registered when the step fails is removed.
-     */
-    partialFile(file) {
-        this.partial.add(file);
-        return () => this.partial.delete(file);
-    }
-    /** Removes every registered partial file (synchronously: this runs on the way out). */
-    removePartialFiles() {
-        for (const file of this.partial)
-            removeNow(file);
-        this.partial.clear();
-    }
-}
-const cancellation = new Cancellation();
-/** Waits `ms`, or less when the step is cancelled meanwhile (then throws CancelledError with `what`). */
-async function pause(ms, what) {
-    const { signal } = cancellation;
-    await new Promise((resolve) => {
-        if (signal.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal.addEventListener('abort', done, { once: true });
-    });
-    cancellation.throwIfCancelled(what);
-}
-/** What the step reached and what it cleaned up, in words, for the failure summary. */
-class Journal {
-    done = [];
-    cleaned = [];
-    /** A milestone reached ("Took the migration lock (advisory lock 123)"). */
-    step(text) {
-        this.done.push(text);
-    }
-    /** Something stopped or removed because the step failed or was cancelled. */
-    cleanup(text) {
-        if (!this.cleaned.includes(text))
-            this.cleaned.push(text);
-    }
-}
-const journal = new Journal();
-function removeNow(file) {
-    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(file))
-        return;
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
-    journal.cleanup(`removed the partial ${file}`);
-}
-/** Removes a half-written file or directory, if it is there, and records that it did. */
-function removePartial(file) {
+function isExecutable(file) {
     try {
-        removeNow(file);
-    }
-    catch (error) {
-        journal.cleanup(`could not remove the partial ${file}: ${error.message}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 15784:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ parseDuration),
-/* harmony export */   a: () => (/* binding */ formatDuration)
-/* harmony export */ });
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$/;
-const PART_PATTERN = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/**
- * Parses "30s", "5m", "1h30m", "250ms" or a bare number of seconds ("90") into milliseconds.
- * Returns undefined when the text is not a duration, so callers can word their own error.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    if (!DURATION_PATTERN.test(trimmed))
-        return undefined;
-    let total = 0;
-    for (const [, amount, unit] of trimmed.matchAll(PART_PATTERN))
-        total += Number(amount) * UNIT_MS[unit];
-    return Math.round(total);
-}
-/** Formats milliseconds for people: 850ms, 12.3s, 4m05s, 1h02m. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    if (hours > 0)
-        return `${hours}h${String(minutes).padStart(2, '0')}m`;
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-}
-
-
-/***/ }),
-
-/***/ 32635:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   gJ: () => (/* binding */ errorMessage),
-/* harmony export */   lZ: () => (/* binding */ ActionError)
-/* harmony export */ });
-/**
- * Errors an action reports to its user as-is (no stack trace): the message is the whole story.
- * `hint` carries the next step ("install postgresql-client-16", "run migrate force 4").
- */
-class ActionError extends Error {
-    hint;
-    constructor(message, options) {
-        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-        this.name = 'ActionError';
-        this.hint = options?.hint;
-    }
-}
-/** A bad input value. Always names the input and what was wrong, before anything is changed. */
-class InputError extends ActionError {
-    input;
-    constructor(input, problem, options) {
-        super(`Input "${input}" ${problem}`, options);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-function errorMessage(error) {
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
-}
-
-
-/***/ }),
-
-/***/ 18573:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $A: () => (/* binding */ integerInput),
-/* harmony export */   JR: () => (/* binding */ rawInput),
-/* harmony export */   Ts: () => (/* binding */ durationInput),
-/* harmony export */   Uj: () => (/* binding */ stringInput),
-/* harmony export */   dt: () => (/* binding */ listInput),
-/* harmony export */   eR: () => (/* binding */ yamlInput),
-/* harmony export */   gX: () => (/* binding */ enumInput),
-/* harmony export */   hD: () => (/* binding */ quote),
-/* harmony export */   jY: () => (/* binding */ secretInput),
-/* harmony export */   tE: () => (/* binding */ booleanInput)
-/* harmony export */ });
-/* unused harmony exports jsonInput, keyValueInput, urlInput */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77094);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(38815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(15784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32635);
-
-
-
-
-/** The raw, trimmed input text; '' when not given (the runner passes unset inputs as empty). */
-function rawInput(name) {
-    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
-}
-function readRaw(name, options) {
-    const text = rawInput(name);
-    if (text !== '')
-        return text;
-    if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
-    return undefined;
-}
-/** Shows a value in an error message without flooding the log with a whole file. */
-function quote(value) {
-    const oneLine = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(oneLine);
-}
-function stringInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
-    }
-    return text;
-}
-/** A secret: masked in logs before anything else can print it. */
-function secretInput(name, options) {
-    const text = readRaw(name, options);
-    if (text !== undefined)
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(text);
-    return (text ?? options?.default);
-}
-function enumInput(name, allowed, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
-    }
-    return text;
-}
-const TRUE_WORDS = ['true', 'True', 'TRUE'];
-const FALSE_WORDS = ['false', 'False', 'FALSE'];
-/** Accepts exactly what the YAML 1.2 core schema calls a boolean, like core.getBooleanInput. */
-function booleanInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (TRUE_WORDS.includes(text))
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
         return true;
-    if (FALSE_WORDS.includes(text))
-        return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
-}
-function checkRange(name, value, text, options) {
-    if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
-    }
-}
-function integerInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (!/^-?\d+$/.test(text))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
-    const value = Number(text);
-    checkRange(name, value, text, options);
-    return value;
-}
-/**
- * A duration such as "30s", "5m", "1h30m", "250ms" or a number of seconds, returned in milliseconds.
- * `default`, `min` and `max` are in milliseconds too.
- */
-function durationInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
-    if (value === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
-    }
-    if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
-    }
-    if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
-    }
-    return value;
-}
-function jsonInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
-    }
-}
-/** A list given one item per line or comma-separated; empty items dropped. */
-function listInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return [];
-    const items = text
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
-    for (const item of items) {
-        if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
-        }
-    }
-    return items;
-}
-// Switch words cannot be secrets, and masking "off" would blank that text across the whole job log.
-const SWITCH_WORD = /^(true|false|on|off|yes|no|enabled|disabled|[01])$/i;
-/**
- * KEY=VALUE pairs, one per line (or a YAML/JSON mapping). Keys must be environment-variable names so
- * nothing a workflow passes can smuggle a shell construct into a variable name. With `maskValues`,
- * every value but a switch word (true, off, 1...) is masked: environment is where tokens are passed.
- */
-function keyValueInput(name, options) {
-    const text = readRaw(name, undefined);
-    if (text === undefined)
-        return {};
-    const pairs = {};
-    const trimmed = text.trim();
-    if (trimmed.startsWith('{')) {
-        const parsed = jsonInput(name);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new InputError(name, 'must be a mapping of NAME to value.');
-        }
-        for (const [key, value] of Object.entries(parsed))
-            pairs[key] = String(value);
-    }
-    else {
-        for (const line of trimmed.split('\n')) {
-            if (line.trim() === '' || line.trim().startsWith('#'))
-                continue;
-            const separator = line.indexOf('=');
-            if (separator <= 0)
-                throw new InputError(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
-            pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-        }
-    }
-    for (const key of Object.keys(pairs)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new InputError(name, `has ${quote(key)}, which is not a valid environment variable name.`);
-        }
-    }
-    if (options?.maskValues) {
-        for (const value of Object.values(pairs))
-            if (value !== '' && !SWITCH_WORD.test(value))
-                core.setSecret(value);
-    }
-    return pairs;
-}
-/** An http(s) URL. `allowRelative` accepts a path to be resolved against a base URL later. */
-function urlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    if (options?.allowRelative && text.startsWith('/'))
-        return text;
-    let url;
-    try {
-        url = new URL(text);
     }
     catch {
-        url = undefined;
+        return false;
     }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new InputError(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
     }
-    return text;
+    return undefined;
 }
 
 
@@ -42905,6 +39997,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_
 
 /***/ }),
 
+/***/ 58500:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+
+/***/ }),
+
 /***/ 41692:
 /***/ ((module) => {
 
@@ -42961,13 +40060,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
-/***/ 932:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
-
-/***/ }),
-
 /***/ 2203:
 /***/ ((module) => {
 
@@ -43021,8573 +40113,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
-
-/***/ }),
-
-/***/ 57349:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveBlockMap = __nccwpck_require__(87103);
-var resolveBlockSeq = __nccwpck_require__(90334);
-var resolveFlowCollection = __nccwpck_require__(13142);
-
-function resolveCollection(CN, ctx, token, onError, tagName, tag) {
-    const coll = token.type === 'block-map'
-        ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag)
-        : token.type === 'block-seq'
-            ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag)
-            : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
-    const Coll = coll.constructor;
-    // If we got a tagName matching the class, or the tag name is '!',
-    // then use the tagName from the node class used to create it.
-    if (tagName === '!' || tagName === Coll.tagName) {
-        coll.tag = Coll.tagName;
-        return coll;
-    }
-    if (tagName)
-        coll.tag = tagName;
-    return coll;
-}
-function composeCollection(CN, ctx, token, props, onError) {
-    const tagToken = props.tag;
-    const tagName = !tagToken
-        ? null
-        : ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg));
-    if (token.type === 'block-seq') {
-        const { anchor, newlineAfterProp: nl } = props;
-        const lastProp = anchor && tagToken
-            ? anchor.offset > tagToken.offset
-                ? anchor
-                : tagToken
-            : (anchor ?? tagToken);
-        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
-            const message = 'Missing newline after block sequence props';
-            onError(lastProp, 'MISSING_CHAR', message);
-        }
-    }
-    const expType = token.type === 'block-map'
-        ? 'map'
-        : token.type === 'block-seq'
-            ? 'seq'
-            : token.start.source === '{'
-                ? 'map'
-                : 'seq';
-    // shortcut: check if it's a generic YAMLMap or YAMLSeq
-    // before jumping into the custom tag logic.
-    if (!tagToken ||
-        !tagName ||
-        tagName === '!' ||
-        (tagName === YAMLMap.YAMLMap.tagName && expType === 'map') ||
-        (tagName === YAMLSeq.YAMLSeq.tagName && expType === 'seq')) {
-        return resolveCollection(CN, ctx, token, onError, tagName);
-    }
-    let tag = ctx.schema.tags.find(t => t.tag === tagName && t.collection === expType);
-    if (!tag) {
-        const kt = ctx.schema.knownTags[tagName];
-        if (kt?.collection === expType) {
-            ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
-            tag = kt;
-        }
-        else {
-            if (kt) {
-                onError(tagToken, 'BAD_COLLECTION_TYPE', `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? 'scalar'}`, true);
-            }
-            else {
-                onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, true);
-            }
-            return resolveCollection(CN, ctx, token, onError, tagName);
-        }
-    }
-    const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
-    const res = tag.resolve?.(coll, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg), ctx.options) ?? coll;
-    const node = identity.isNode(res)
-        ? res
-        : new Scalar.Scalar(res);
-    node.range = coll.range;
-    node.tag = tagName;
-    if (tag?.format)
-        node.format = tag.format;
-    return node;
-}
-
-exports.composeCollection = composeCollection;
-
-
-/***/ }),
-
-/***/ 23683:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(45937);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
-
-function composeDoc(options, directives, { offset, start, value, end }, onError) {
-    const opts = Object.assign({ _directives: directives }, options);
-    const doc = new Document.Document(undefined, opts);
-    const ctx = {
-        atKey: false,
-        atRoot: true,
-        directives: doc.directives,
-        options: doc.options,
-        schema: doc.schema
-    };
-    const props = resolveProps.resolveProps(start, {
-        indicator: 'doc-start',
-        next: value ?? end?.[0],
-        offset,
-        onError,
-        parentIndent: 0,
-        startOnNewline: true
-    });
-    if (props.found) {
-        doc.directives.docStart = true;
-        if (value &&
-            (value.type === 'block-map' || value.type === 'block-seq') &&
-            !props.hasNewline)
-            onError(props.end, 'MISSING_CHAR', 'Block collection cannot start on same line with directives-end marker');
-    }
-    // @ts-expect-error If Contents is set, let's trust the user
-    doc.contents = value
-        ? composeNode.composeNode(ctx, value, props, onError)
-        : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
-    const contentEnd = doc.contents.range[2];
-    const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
-    if (re.comment)
-        doc.comment = re.comment;
-    doc.range = [offset, contentEnd, re.offset];
-    return doc;
-}
-
-exports.composeDoc = composeDoc;
-
-
-/***/ }),
-
-/***/ 45937:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var composeCollection = __nccwpck_require__(57349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(17788);
-var utilEmptyScalarPosition = __nccwpck_require__(22599);
-
-const CN = { composeNode, composeEmptyNode };
-function composeNode(ctx, token, props, onError) {
-    const atKey = ctx.atKey;
-    const { spaceBefore, comment, anchor, tag } = props;
-    let node;
-    let isSrcToken = true;
-    switch (token.type) {
-        case 'alias':
-            node = composeAlias(ctx, token, onError);
-            if (anchor || tag)
-                onError(token, 'ALIAS_PROPS', 'An alias node must not specify any properties');
-            break;
-        case 'scalar':
-        case 'single-quoted-scalar':
-        case 'double-quoted-scalar':
-        case 'block-scalar':
-            node = composeScalar.composeScalar(ctx, token, tag, onError);
-            if (anchor)
-                node.anchor = anchor.source.substring(1);
-            break;
-        case 'block-map':
-        case 'block-seq':
-        case 'flow-collection':
-            try {
-                node = composeCollection.composeCollection(CN, ctx, token, props, onError);
-                if (anchor)
-                    node.anchor = anchor.source.substring(1);
-            }
-            catch (error) {
-                // Almost certainly here due to a stack overflow
-                const message = error instanceof Error ? error.message : String(error);
-                onError(token, 'RESOURCE_EXHAUSTION', message);
-            }
-            break;
-        default: {
-            const message = token.type === 'error'
-                ? token.message
-                : `Unsupported token (type: ${token.type})`;
-            onError(token, 'UNEXPECTED_TOKEN', message);
-            isSrcToken = false;
-        }
-    }
-    node ?? (node = composeEmptyNode(ctx, token.offset, undefined, null, props, onError));
-    if (anchor && node.anchor === '')
-        onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
-    if (atKey &&
-        ctx.options.stringKeys &&
-        (!identity.isScalar(node) ||
-            typeof node.value !== 'string' ||
-            (node.tag && node.tag !== 'tag:yaml.org,2002:str'))) {
-        const msg = 'With stringKeys, all keys must be strings';
-        onError(tag ?? token, 'NON_STRING_KEY', msg);
-    }
-    if (spaceBefore)
-        node.spaceBefore = true;
-    if (comment) {
-        if (token.type === 'scalar' && token.source === '')
-            node.comment = comment;
-        else
-            node.commentBefore = comment;
-    }
-    // @ts-expect-error Type checking misses meaning of isSrcToken
-    if (ctx.options.keepSourceTokens && isSrcToken)
-        node.srcToken = token;
-    return node;
-}
-function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
-    const token = {
-        type: 'scalar',
-        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
-        indent: -1,
-        source: ''
-    };
-    const node = composeScalar.composeScalar(ctx, token, tag, onError);
-    if (anchor) {
-        node.anchor = anchor.source.substring(1);
-        if (node.anchor === '')
-            onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
-    }
-    if (spaceBefore)
-        node.spaceBefore = true;
-    if (comment) {
-        node.comment = comment;
-        node.range[2] = end;
-    }
-    return node;
-}
-function composeAlias({ options }, { offset, source, end }, onError) {
-    const alias = new Alias.Alias(source.substring(1));
-    if (alias.source === '')
-        onError(offset, 'BAD_ALIAS', 'Alias cannot be an empty string');
-    if (alias.source.endsWith(':'))
-        onError(offset + source.length - 1, 'BAD_ALIAS', 'Alias ending in : is ambiguous', true);
-    const valueEnd = offset + source.length;
-    const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
-    alias.range = [offset, valueEnd, re.offset];
-    if (re.comment)
-        alias.comment = re.comment;
-    return alias;
-}
-
-exports.composeEmptyNode = composeEmptyNode;
-exports.composeNode = composeNode;
-
-
-/***/ }),
-
-/***/ 5413:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
-
-function composeScalar(ctx, token, tagToken, onError) {
-    const { value, type, comment, range } = token.type === 'block-scalar'
-        ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError)
-        : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
-    const tagName = tagToken
-        ? ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg))
-        : null;
-    let tag;
-    if (ctx.options.stringKeys && ctx.atKey) {
-        tag = ctx.schema[identity.SCALAR];
-    }
-    else if (tagName)
-        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
-    else if (token.type === 'scalar')
-        tag = findScalarTagByTest(ctx, value, token, onError);
-    else
-        tag = ctx.schema[identity.SCALAR];
-    let scalar;
-    try {
-        const res = tag.resolve(value, msg => onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
-    }
-    catch (error) {
-        const msg = error instanceof Error ? error.message : String(error);
-        onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg);
-        scalar = new Scalar.Scalar(value);
-    }
-    scalar.range = range;
-    scalar.source = value;
-    if (type)
-        scalar.type = type;
-    if (tagName)
-        scalar.tag = tagName;
-    if (tag.format)
-        scalar.format = tag.format;
-    if (comment)
-        scalar.comment = comment;
-    return scalar;
-}
-function findScalarTagByName(schema, value, tagName, tagToken, onError) {
-    if (tagName === '!')
-        return schema[identity.SCALAR]; // non-specific tag
-    const matchWithTest = [];
-    for (const tag of schema.tags) {
-        if (!tag.collection && tag.tag === tagName) {
-            if (tag.default && tag.test)
-                matchWithTest.push(tag);
-            else
-                return tag;
-        }
-    }
-    for (const tag of matchWithTest)
-        if (tag.test?.test(value))
-            return tag;
-    const kt = schema.knownTags[tagName];
-    if (kt && !kt.collection) {
-        // Ensure that the known tag is available for stringifying,
-        // but does not get used by default.
-        schema.tags.push(Object.assign({}, kt, { default: false, test: undefined }));
-        return kt;
-    }
-    onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, tagName !== 'tag:yaml.org,2002:str');
-    return schema[identity.SCALAR];
-}
-function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
-    const tag = schema.tags.find(tag => (tag.default === true || (atKey && tag.default === 'key')) &&
-        tag.test?.test(value)) || schema[identity.SCALAR];
-    if (schema.compat) {
-        const compat = schema.compat.find(tag => tag.default && tag.test?.test(value)) ??
-            schema[identity.SCALAR];
-        if (tag.tag !== compat.tag) {
-            const ts = directives.tagString(tag.tag);
-            const cs = directives.tagString(compat.tag);
-            const msg = `Value may be parsed as either ${ts} or ${cs}`;
-            onError(token, 'TAG_RESOLVE_FAILED', msg, true);
-        }
-    }
-    return tag;
-}
-
-exports.composeScalar = composeScalar;
-
-
-/***/ }),
-
-/***/ 89984:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(61342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var identity = __nccwpck_require__(41127);
-var composeDoc = __nccwpck_require__(23683);
-var resolveEnd = __nccwpck_require__(17788);
-
-function getErrorPos(src) {
-    if (typeof src === 'number')
-        return [src, src + 1];
-    if (Array.isArray(src))
-        return src.length === 2 ? src : [src[0], src[1]];
-    const { offset, source } = src;
-    return [offset, offset + (typeof source === 'string' ? source.length : 1)];
-}
-function parsePrelude(prelude) {
-    let comment = '';
-    let atComment = false;
-    let afterEmptyLine = false;
-    for (let i = 0; i < prelude.length; ++i) {
-        const source = prelude[i];
-        switch (source[0]) {
-            case '#':
-                comment +=
-                    (comment === '' ? '' : afterEmptyLine ? '\n\n' : '\n') +
-                        (source.substring(1) || ' ');
-                atComment = true;
-                afterEmptyLine = false;
-                break;
-            case '%':
-                if (prelude[i + 1]?.[0] !== '#')
-                    i += 1;
-                atComment = false;
-                break;
-            default:
-                // This may be wrong after doc-end, but in that case it doesn't matter
-                if (!atComment)
-                    afterEmptyLine = true;
-                atComment = false;
-        }
-    }
-    return { comment, afterEmptyLine };
-}
-/**
- * Compose a stream of CST nodes into a stream of YAML Documents.
- *
- * ```ts
- * import { Composer, Parser } from 'yaml'
- *
- * const src: string = ...
- * const tokens = new Parser().parse(src)
- * const docs = new Composer().compose(tokens)
- * ```
- */
-class Composer {
-    constructor(options = {}) {
-        this.doc = null;
-        this.atDirectives = false;
-        this.prelude = [];
-        this.errors = [];
-        this.warnings = [];
-        this.onError = (source, code, message, warning) => {
-            const pos = getErrorPos(source);
-            if (warning)
-                this.warnings.push(new errors.YAMLWarning(pos, code, message));
-            else
-                this.errors.push(new errors.YAMLParseError(pos, code, message));
-        };
-        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-        this.directives = new directives.Directives({ version: options.version || '1.2' });
-        this.options = options;
-    }
-    decorate(doc, afterDoc) {
-        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
-        //console.log({ dc: doc.comment, prelude, comment })
-        if (comment) {
-            const dc = doc.contents;
-            if (afterDoc) {
-                doc.comment = doc.comment ? `${doc.comment}\n${comment}` : comment;
-            }
-            else if (afterEmptyLine || doc.directives.docStart || !dc) {
-                doc.commentBefore = comment;
-            }
-            else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
-                let it = dc.items[0];
-                if (identity.isPair(it))
-                    it = it.key;
-                const cb = it.commentBefore;
-                it.commentBefore = cb ? `${comment}\n${cb}` : comment;
-            }
-            else {
-                const cb = dc.commentBefore;
-                dc.commentBefore = cb ? `${comment}\n${cb}` : comment;
-            }
-        }
-        if (afterDoc) {
-            for (let i = 0; i < this.errors.length; ++i)
-                doc.errors.push(this.errors[i]);
-            for (let i = 0; i < this.warnings.length; ++i)
-                doc.warnings.push(this.warnings[i]);
-        }
-        else {
-            doc.errors = this.errors;
-            doc.warnings = this.warnings;
-        }
-        this.prelude = [];
-        this.errors = [];
-        this.warnings = [];
-    }
-    /**
-     * Current stream status information.
-     *
-     * Mostly useful at the end of input for an empty stream.
-     */
-    streamInfo() {
-        return {
-            comment: parsePrelude(this.prelude).comment,
-            directives: this.directives,
-            errors: this.errors,
-            warnings: this.warnings
-        };
-    }
-    /**
-     * Compose tokens into documents.
-     *
-     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
-     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
-     */
-    *compose(tokens, forceDoc = false, endOffset = -1) {
-        for (const token of tokens)
-            yield* this.next(token);
-        yield* this.end(forceDoc, endOffset);
-    }
-    /** Advance the composer by one CST token. */
-    *next(token) {
-        if (node_process.env.LOG_STREAM)
-            console.dir(token, { depth: null });
-        switch (token.type) {
-            case 'directive':
-                this.directives.add(token.source, (offset, message, warning) => {
-                    const pos = getErrorPos(token);
-                    pos[0] += offset;
-                    this.onError(pos, 'BAD_DIRECTIVE', message, warning);
-                });
-                this.prelude.push(token.source);
-                this.atDirectives = true;
-                break;
-            case 'document': {
-                const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
-                if (this.atDirectives && !doc.directives.docStart)
-                    this.onError(token, 'MISSING_CHAR', 'Missing directives-end/doc-start indicator line');
-                this.decorate(doc, false);
-                if (this.doc)
-                    yield this.doc;
-                this.doc = doc;
-                this.atDirectives = false;
-                break;
-            }
-            case 'byte-order-mark':
-            case 'space':
-                break;
-            case 'comment':
-            case 'newline':
-                this.prelude.push(token.source);
-                break;
-            case 'error': {
-                const msg = token.source
-                    ? `${token.message}: ${JSON.stringify(token.source)}`
-                    : token.message;
-                const error = new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg);
-                if (this.atDirectives || !this.doc)
-                    this.errors.push(error);
-                else
-                    this.doc.errors.push(error);
-                break;
-            }
-            case 'doc-end': {
-                if (!this.doc) {
-                    const msg = 'Unexpected doc-end without preceding document';
-                    this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg));
-                    break;
-                }
-                this.doc.directives.docEnd = true;
-                const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
-                this.decorate(this.doc, true);
-                if (end.comment) {
-                    const dc = this.doc.comment;
-                    this.doc.comment = dc ? `${dc}\n${end.comment}` : end.comment;
-                }
-                this.doc.range[2] = end.offset;
-                break;
-            }
-            default:
-                this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', `Unsupported token ${token.type}`));
-        }
-    }
-    /**
-     * Call at end of input to yield any remaining document.
-     *
-     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
-     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
-     */
-    *end(forceDoc = false, endOffset = -1) {
-        if (this.doc) {
-            this.decorate(this.doc, true);
-            yield this.doc;
-            this.doc = null;
-        }
-        else if (forceDoc) {
-            const opts = Object.assign({ _directives: this.directives }, this.options);
-            const doc = new Document.Document(undefined, opts);
-            if (this.atDirectives)
-                this.onError(endOffset, 'MISSING_CHAR', 'Missing directives-end indicator line');
-            doc.range = [0, endOffset, endOffset];
-            this.decorate(doc, false);
-            yield doc;
-        }
-    }
-}
-
-exports.Composer = Composer;
-
-
-/***/ }),
-
-/***/ 87103:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
-var utilMapIncludes = __nccwpck_require__(81187);
-
-const startColMsg = 'All mapping items must start at the same column';
-function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
-    const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
-    const map = new NodeClass(ctx.schema);
-    if (ctx.atRoot)
-        ctx.atRoot = false;
-    let offset = bm.offset;
-    let commentEnd = null;
-    for (const collItem of bm.items) {
-        const { start, key, sep, value } = collItem;
-        // key properties
-        const keyProps = resolveProps.resolveProps(start, {
-            indicator: 'explicit-key-ind',
-            next: key ?? sep?.[0],
-            offset,
-            onError,
-            parentIndent: bm.indent,
-            startOnNewline: true
-        });
-        const implicitKey = !keyProps.found;
-        if (implicitKey) {
-            if (key) {
-                if (key.type === 'block-seq')
-                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'A block sequence may not be used as an implicit map key');
-                else if ('indent' in key && key.indent !== bm.indent)
-                    onError(offset, 'BAD_INDENT', startColMsg);
-            }
-            if (!keyProps.anchor && !keyProps.tag && !sep) {
-                commentEnd = keyProps.end;
-                if (keyProps.comment) {
-                    if (map.comment)
-                        map.comment += '\n' + keyProps.comment;
-                    else
-                        map.comment = keyProps.comment;
-                }
-                continue;
-            }
-            if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-                onError(key ?? start[start.length - 1], 'MULTILINE_IMPLICIT_KEY', 'Implicit keys need to be on a single line');
-            }
-        }
-        else if (keyProps.found?.indent !== bm.indent) {
-            onError(offset, 'BAD_INDENT', startColMsg);
-        }
-        // key value
-        ctx.atKey = true;
-        const keyStart = keyProps.end;
-        const keyNode = key
-            ? composeNode(ctx, key, keyProps, onError)
-            : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
-        if (ctx.schema.compat)
-            utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
-        ctx.atKey = false;
-        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
-            onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
-        // value properties
-        const valueProps = resolveProps.resolveProps(sep ?? [], {
-            indicator: 'map-value-ind',
-            next: value,
-            offset: keyNode.range[2],
-            onError,
-            parentIndent: bm.indent,
-            startOnNewline: !key || key.type === 'block-scalar'
-        });
-        offset = valueProps.end;
-        if (valueProps.found) {
-            if (implicitKey) {
-                if (value?.type === 'block-map' && !valueProps.hasNewline)
-                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'Nested mappings are not allowed in compact mappings');
-                if (ctx.options.strict &&
-                    keyProps.start < valueProps.found.offset - 1024)
-                    onError(keyNode.range, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit block mapping key');
-            }
-            // value value
-            const valueNode = value
-                ? composeNode(ctx, value, valueProps, onError)
-                : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
-            if (ctx.schema.compat)
-                utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
-            offset = valueNode.range[2];
-            const pair = new Pair.Pair(keyNode, valueNode);
-            if (ctx.options.keepSourceTokens)
-                pair.srcToken = collItem;
-            map.items.push(pair);
-        }
-        else {
-            // key with no value
-            if (implicitKey)
-                onError(keyNode.range, 'MISSING_CHAR', 'Implicit map keys need to be followed by map values');
-            if (valueProps.comment) {
-                if (keyNode.comment)
-                    keyNode.comment += '\n' + valueProps.comment;
-                else
-                    keyNode.comment = valueProps.comment;
-            }
-            const pair = new Pair.Pair(keyNode);
-            if (ctx.options.keepSourceTokens)
-                pair.srcToken = collItem;
-            map.items.push(pair);
-        }
-    }
-    if (commentEnd && commentEnd < offset)
-        onError(commentEnd, 'IMPOSSIBLE', 'Map comment with trailing content');
-    map.range = [bm.offset, offset, commentEnd ?? offset];
-    return map;
-}
-
-exports.resolveBlockMap = resolveBlockMap;
-
-
-/***/ }),
-
-/***/ 48913:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-
-function resolveBlockScalar(ctx, scalar, onError) {
-    const start = scalar.offset;
-    const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
-    if (!header)
-        return { value: '', type: null, comment: '', range: [start, start, start] };
-    const type = header.mode === '>' ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-    const lines = scalar.source ? splitLines(scalar.source) : [];
-    // determine the end of content & start of chomping
-    let chompStart = lines.length;
-    for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
-        if (content === '' || content === '\r')
-            chompStart = i;
-        else
-            break;
-    }
-    // shortcut for empty contents
-    if (chompStart === 0) {
-        const value = header.chomp === '+' && lines.length > 0
-            ? '\n'.repeat(Math.max(1, lines.length - 1))
-            : '';
-        let end = start + header.length;
-        if (scalar.source)
-            end += scalar.source.length;
-        return { value, type, comment: header.comment, range: [start, end, end] };
-    }
-    // find the indentation level to trim from start
-    let trimIndent = scalar.indent + header.indent;
-    let offset = scalar.offset + header.length;
-    let contentStart = 0;
-    for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
-        if (content === '' || content === '\r') {
-            if (header.indent === 0 && indent.length > trimIndent)
-                trimIndent = indent.length;
-        }
-        else {
-            if (indent.length < trimIndent) {
-                const message = 'Block scalars with more-indented leading empty lines must use an explicit indentation indicator';
-                onError(offset + indent.length, 'MISSING_CHAR', message);
-            }
-            if (header.indent === 0)
-                trimIndent = indent.length;
-            contentStart = i;
-            if (trimIndent === 0 && !ctx.atRoot) {
-                const message = 'Block scalar values in collections must be indented';
-                onError(offset, 'BAD_INDENT', message);
-            }
-            break;
-        }
-        offset += indent.length + content.length + 1;
-    }
-    // include trailing more-indented empty lines in content
-    for (let i = lines.length - 1; i >= chompStart; --i) {
-        if (lines[i][0].length > trimIndent)
-            chompStart = i + 1;
-    }
-    let value = '';
-    let sep = '';
-    let prevMoreIndented = false;
-    // leading whitespace is kept intact
-    for (let i = 0; i < contentStart; ++i)
-        value += lines[i][0].slice(trimIndent) + '\n';
-    for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
-        offset += indent.length + content.length + 1;
-        const crlf = content[content.length - 1] === '\r';
-        if (crlf)
-            content = content.slice(0, -1);
-        /* istanbul ignore if already caught in lexer */
-        if (content && indent.length < trimIndent) {
-            const src = header.indent
-                ? 'explicit indentation indicator'
-                : 'first line';
-            const message = `Block scalar lines must not be less indented than their ${src}`;
-            onError(offset - content.length - (crlf ? 2 : 1), 'BAD_INDENT', message);
-            indent = '';
-        }
-        if (type === Scalar.Scalar.BLOCK_LITERAL) {
-            value += sep + indent.slice(trimIndent) + content;
-            sep = '\n';
-        }
-        else if (indent.length > trimIndent || content[0] === '\t') {
-            // more-indented content within a folded block
-            if (sep === ' ')
-                sep = '\n';
-            else if (!prevMoreIndented && sep === '\n')
-                sep = '\n\n';
-            value += sep + indent.slice(trimIndent) + content;
-            sep = '\n';
-            prevMoreIndented = true;
-        }
-        else if (content === '') {
-            // empty line
-            if (sep === '\n')
-                value += '\n';
-            else
-                sep = '\n';
-        }
-        else {
-            value += sep + content;
-            sep = ' ';
-            prevMoreIndented = false;
-        }
-    }
-    switch (header.chomp) {
-        case '-':
-            break;
-        case '+':
-            for (let i = chompStart; i < lines.length; ++i)
-                value += '\n' + lines[i][0].slice(trimIndent);
-            if (value[value.length - 1] !== '\n')
-                value += '\n';
-            break;
-        default:
-            value += '\n';
-    }
-    const end = start + header.length + scalar.source.length;
-    return { value, type, comment: header.comment, range: [start, end, end] };
-}
-function parseBlockScalarHeader({ offset, props }, strict, onError) {
-    /* istanbul ignore if should not happen */
-    if (props[0].type !== 'block-scalar-header') {
-        onError(props[0], 'IMPOSSIBLE', 'Block scalar header not found');
-        return null;
-    }
-    const { source } = props[0];
-    const mode = source[0];
-    let indent = 0;
-    let chomp = '';
-    let error = -1;
-    for (let i = 1; i < source.length; ++i) {
-        const ch = source[i];
-        if (!chomp && (ch === '-' || ch === '+'))
-            chomp = ch;
-        else {
-            const n = Number(ch);
-            if (!indent && n)
-                indent = n;
-            else if (error === -1)
-                error = offset + i;
-        }
-    }
-    if (error !== -1)
-        onError(error, 'UNEXPECTED_TOKEN', `Block scalar header includes extra characters: ${source}`);
-    let hasSpace = false;
-    let comment = '';
-    let length = source.length;
-    for (let i = 1; i < props.length; ++i) {
-        const token = props[i];
-        switch (token.type) {
-            case 'space':
-                hasSpace = true;
-            // fallthrough
-            case 'newline':
-                length += token.source.length;
-                break;
-            case 'comment':
-                if (strict && !hasSpace) {
-                    const message = 'Comments must be separated from other tokens by white space characters';
-                    onError(token, 'MISSING_CHAR', message);
-                }
-                length += token.source.length;
-                comment = token.source.substring(1);
-                break;
-            case 'error':
-                onError(token, 'UNEXPECTED_TOKEN', token.message);
-                length += token.source.length;
-                break;
-            /* istanbul ignore next should not happen */
-            default: {
-                const message = `Unexpected token in block scalar header: ${token.type}`;
-                onError(token, 'UNEXPECTED_TOKEN', message);
-                const ts = token.source;
-                if (ts && typeof ts === 'string')
-                    length += ts.length;
-            }
-        }
-    }
-    return { mode, indent, chomp, comment, length };
-}
-/** @returns Array of lines split up as `[indent, content]` */
-function splitLines(source) {
-    const split = source.split(/\n( *)/);
-    const first = split[0];
-    const m = first.match(/^( *)/);
-    const line0 = m?.[1]
-        ? [m[1], first.slice(m[1].length)]
-        : ['', first];
-    const lines = [line0];
-    for (let i = 1; i < split.length; i += 2)
-        lines.push([split[i], split[i + 1]]);
-    return lines;
-}
-
-exports.resolveBlockScalar = resolveBlockScalar;
-
-
-/***/ }),
-
-/***/ 90334:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveProps = __nccwpck_require__(34631);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
-
-function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
-    const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
-    const seq = new NodeClass(ctx.schema);
-    if (ctx.atRoot)
-        ctx.atRoot = false;
-    if (ctx.atKey)
-        ctx.atKey = false;
-    let offset = bs.offset;
-    let commentEnd = null;
-    for (const { start, value } of bs.items) {
-        const props = resolveProps.resolveProps(start, {
-            indicator: 'seq-item-ind',
-            next: value,
-            offset,
-            onError,
-            parentIndent: bs.indent,
-            startOnNewline: true
-        });
-        if (!props.found) {
-            if (props.anchor || props.tag || value) {
-                if (value?.type === 'block-seq')
-                    onError(props.end, 'BAD_INDENT', 'All sequence items must start at the same column');
-                else
-                    onError(offset, 'MISSING_CHAR', 'Sequence item without - indicator');
-            }
-            else {
-                commentEnd = props.end;
-                if (props.comment)
-                    seq.comment = props.comment;
-                continue;
-            }
-        }
-        const node = value
-            ? composeNode(ctx, value, props, onError)
-            : composeEmptyNode(ctx, props.end, start, null, props, onError);
-        if (ctx.schema.compat)
-            utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
-        offset = node.range[2];
-        seq.items.push(node);
-    }
-    seq.range = [bs.offset, offset, commentEnd ?? offset];
-    return seq;
-}
-
-exports.resolveBlockSeq = resolveBlockSeq;
-
-
-/***/ }),
-
-/***/ 17788:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-function resolveEnd(end, offset, reqSpace, onError) {
-    let comment = '';
-    if (end) {
-        let hasSpace = false;
-        let sep = '';
-        for (const token of end) {
-            const { source, type } = token;
-            switch (type) {
-                case 'space':
-                    hasSpace = true;
-                    break;
-                case 'comment': {
-                    if (reqSpace && !hasSpace)
-                        onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
-                    const cb = source.substring(1) || ' ';
-                    if (!comment)
-                        comment = cb;
-                    else
-                        comment += sep + cb;
-                    sep = '';
-                    break;
-                }
-                case 'newline':
-                    if (comment)
-                        sep += source;
-                    hasSpace = true;
-                    break;
-                default:
-                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${type} at node end`);
-            }
-            offset += source.length;
-        }
-    }
-    return { comment, offset };
-}
-
-exports.resolveEnd = resolveEnd;
-
-
-/***/ }),
-
-/***/ 13142:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(81187);
-
-const blockMsg = 'Block collections are not allowed within flow collections';
-const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
-function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-    const isMap = fc.start.source === '{';
-    const fcName = isMap ? 'flow map' : 'flow sequence';
-    const NodeClass = (tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq));
-    const coll = new NodeClass(ctx.schema);
-    coll.flow = true;
-    const atRoot = ctx.atRoot;
-    if (atRoot)
-        ctx.atRoot = false;
-    if (ctx.atKey)
-        ctx.atKey = false;
-    let offset = fc.offset + fc.start.source.length;
-    for (let i = 0; i < fc.items.length; ++i) {
-        const collItem = fc.items[i];
-        const { start, key, sep, value } = collItem;
-        const props = resolveProps.resolveProps(start, {
-            flow: fcName,
-            indicator: 'explicit-key-ind',
-            next: key ?? sep?.[0],
-            offset,
-            onError,
-            parentIndent: fc.indent,
-            startOnNewline: false
-        });
-        if (!props.found) {
-            if (!props.anchor && !props.tag && !sep && !value) {
-                if (i === 0 && props.comma)
-                    onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
-                else if (i < fc.items.length - 1)
-                    onError(props.start, 'UNEXPECTED_TOKEN', `Unexpected empty item in ${fcName}`);
-                if (props.comment) {
-                    if (coll.comment)
-                        coll.comment += '\n' + props.comment;
-                    else
-                        coll.comment = props.comment;
-                }
-                offset = props.end;
-                continue;
-            }
-            if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
-                onError(key, // checked by containsNewline()
-                'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
-        }
-        if (i === 0) {
-            if (props.comma)
-                onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
-        }
-        else {
-            if (!props.comma)
-                onError(props.start, 'MISSING_CHAR', `Missing , between ${fcName} items`);
-            if (props.comment) {
-                let prevItemComment = '';
-                loop: for (const st of start) {
-                    switch (st.type) {
-                        case 'comma':
-                        case 'space':
-                            break;
-                        case 'comment':
-                            prevItemComment = st.source.substring(1);
-                            break loop;
-                        default:
-                            break loop;
-                    }
-                }
-                if (prevItemComment) {
-                    let prev = coll.items[coll.items.length - 1];
-                    if (identity.isPair(prev))
-                        prev = prev.value ?? prev.key;
-                    if (prev.comment)
-                        prev.comment += '\n' + prevItemComment;
-                    else
-                        prev.comment = prevItemComment;
-                    props.comment = props.comment.substring(prevItemComment.length + 1);
-                }
-            }
-        }
-        if (!isMap && !sep && !props.found) {
-            // item is a value in a seq
-            // → key & sep are empty, start does not include ? or :
-            const valueNode = value
-                ? composeNode(ctx, value, props, onError)
-                : composeEmptyNode(ctx, props.end, sep, null, props, onError);
-            coll.items.push(valueNode);
-            offset = valueNode.range[2];
-            if (isBlock(value))
-                onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
-        }
-        else {
-            // item is a key+value pair
-            // key value
-            ctx.atKey = true;
-            const keyStart = props.end;
-            const keyNode = key
-                ? composeNode(ctx, key, props, onError)
-                : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-            if (isBlock(key))
-                onError(keyNode.range, 'BLOCK_IN_FLOW', blockMsg);
-            ctx.atKey = false;
-            // value properties
-            const valueProps = resolveProps.resolveProps(sep ?? [], {
-                flow: fcName,
-                indicator: 'map-value-ind',
-                next: value,
-                offset: keyNode.range[2],
-                onError,
-                parentIndent: fc.indent,
-                startOnNewline: false
-            });
-            if (valueProps.found) {
-                if (!isMap && !props.found && ctx.options.strict) {
-                    if (sep)
-                        for (const st of sep) {
-                            if (st === valueProps.found)
-                                break;
-                            if (st.type === 'newline') {
-                                onError(st, 'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
-                                break;
-                            }
-                        }
-                    if (props.start < valueProps.found.offset - 1024)
-                        onError(valueProps.found, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit flow sequence key');
-                }
-            }
-            else if (value) {
-                if ('source' in value && value.source?.[0] === ':')
-                    onError(value, 'MISSING_CHAR', `Missing space after : in ${fcName}`);
-                else
-                    onError(valueProps.start, 'MISSING_CHAR', `Missing , or : between ${fcName} items`);
-            }
-            // value value
-            const valueNode = value
-                ? composeNode(ctx, value, valueProps, onError)
-                : valueProps.found
-                    ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError)
-                    : null;
-            if (valueNode) {
-                if (isBlock(value))
-                    onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
-            }
-            else if (valueProps.comment) {
-                if (keyNode.comment)
-                    keyNode.comment += '\n' + valueProps.comment;
-                else
-                    keyNode.comment = valueProps.comment;
-            }
-            const pair = new Pair.Pair(keyNode, valueNode);
-            if (ctx.options.keepSourceTokens)
-                pair.srcToken = collItem;
-            if (isMap) {
-                const map = coll;
-                if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
-                    onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
-                map.items.push(pair);
-            }
-            else {
-                const map = new YAMLMap.YAMLMap(ctx.schema);
-                map.flow = true;
-                map.items.push(pair);
-                const endRange = (valueNode ?? keyNode).range;
-                map.range = [keyNode.range[0], endRange[1], endRange[2]];
-                coll.items.push(map);
-            }
-            offset = valueNode ? valueNode.range[2] : valueProps.end;
-        }
-    }
-    const expectedEnd = isMap ? '}' : ']';
-    const [ce, ...ee] = fc.end;
-    let cePos = offset;
-    if (ce?.source === expectedEnd)
-        cePos = ce.offset + ce.source.length;
-    else {
-        const name = fcName[0].toUpperCase() + fcName.substring(1);
-        const msg = atRoot
-            ? `${name} must end with a ${expectedEnd}`
-            : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
-        onError(offset, atRoot ? 'MISSING_CHAR' : 'BAD_INDENT', msg);
-        if (ce && ce.source.length !== 1)
-            ee.unshift(ce);
-    }
-    if (ee.length > 0) {
-        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
-        if (end.comment) {
-            if (coll.comment)
-                coll.comment += '\n' + end.comment;
-            else
-                coll.comment = end.comment;
-        }
-        coll.range = [fc.offset, cePos, end.offset];
-    }
-    else {
-        coll.range = [fc.offset, cePos, cePos];
-    }
-    return coll;
-}
-
-exports.resolveFlowCollection = resolveFlowCollection;
-
-
-/***/ }),
-
-/***/ 76842:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-var resolveEnd = __nccwpck_require__(17788);
-
-function resolveFlowScalar(scalar, strict, onError) {
-    const { offset, type, source, end } = scalar;
-    let _type;
-    let value;
-    const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
-    switch (type) {
-        case 'scalar':
-            _type = Scalar.Scalar.PLAIN;
-            value = plainValue(source, _onError);
-            break;
-        case 'single-quoted-scalar':
-            _type = Scalar.Scalar.QUOTE_SINGLE;
-            value = singleQuotedValue(source, _onError);
-            break;
-        case 'double-quoted-scalar':
-            _type = Scalar.Scalar.QUOTE_DOUBLE;
-            value = doubleQuotedValue(source, _onError);
-            break;
-        /* istanbul ignore next should not happen */
-        default:
-            onError(scalar, 'UNEXPECTED_TOKEN', `Expected a flow scalar value, but found: ${type}`);
-            return {
-                value: '',
-                type: null,
-                comment: '',
-                range: [offset, offset + source.length, offset + source.length]
-            };
-    }
-    const valueEnd = offset + source.length;
-    const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
-    return {
-        value,
-        type: _type,
-        comment: re.comment,
-        range: [offset, valueEnd, re.offset]
-    };
-}
-function plainValue(source, onError) {
-    let badChar = '';
-    switch (source[0]) {
-        /* istanbul ignore next should not happen */
-        case '\t':
-            badChar = 'a tab character';
-            break;
-        case ',':
-            badChar = 'flow indicator character ,';
-            break;
-        case '%':
-            badChar = 'directive indicator character %';
-            break;
-        case '|':
-        case '>': {
-            badChar = `block scalar indicator ${source[0]}`;
-            break;
-        }
-        case '@':
-        case '`': {
-            badChar = `reserved character ${source[0]}`;
-            break;
-        }
-    }
-    if (badChar)
-        onError(0, 'BAD_SCALAR_START', `Plain value cannot start with ${badChar}`);
-    return unfoldLines(source);
-}
-function singleQuotedValue(source, onError) {
-    if (source[source.length - 1] !== "'" || source.length === 1)
-        onError(source.length, 'MISSING_CHAR', "Missing closing 'quote");
-    return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
-}
-function unfoldLines(source) {
-    const line = /(.*?)\r?\n/sy;
-    let match = line.exec(source);
-    if (!match)
-        return source;
-    /**
-     * The negative lookbehinds in these RegExps are to
-     * prevent causing a polynomial search time in certain cases.
-     *
-     * The try-catch is for Safari < 16.4 and other old browsers:
-     * https://caniuse.com/js-regexp-lookbehind
-     */
-    let trimEnd, trimBoth;
-    try {
-        trimEnd = new RegExp('(?<![ \t])[ \t]+$');
-        trimBoth = new RegExp('^[ \t]+|(?<![ \t])[ \t]+$', 'g');
-    }
-    catch {
-        trimEnd = /[ \t]+$/;
-        trimBoth = /^[ \t]+|[ \t]+$/g;
-    }
-    let res = match[1].replace(trimEnd, '');
-    let sep = ' ';
-    let pos = line.lastIndex;
-    while ((match = line.exec(source))) {
-        const lm = match[1].replace(trimBoth, '');
-        if (lm === '') {
-            if (sep === '\n')
-                res += sep;
-            else
-                sep = '\n';
-        }
-        else {
-            res += sep + lm;
-            sep = ' ';
-        }
-        pos = line.lastIndex;
-    }
-    const last = /[ \t]*(.*)/sy;
-    last.lastIndex = pos;
-    match = last.exec(source);
-    return res + sep + (match?.[1] ?? '');
-}
-function doubleQuotedValue(source, onError) {
-    let res = '';
-    for (let i = 1; i < source.length - 1; ++i) {
-        const ch = source[i];
-        if (ch === '\r' && source[i + 1] === '\n')
-            continue;
-        if (ch === '\n') {
-            const { fold, offset } = foldNewline(source, i);
-            res += fold;
-            i = offset;
-        }
-        else if (ch === '\\') {
-            let next = source[++i];
-            const cc = escapeCodes[next];
-            if (cc)
-                res += cc;
-            else if (next === '\n') {
-                // skip escaped newlines, but still trim the following line
-                next = source[i + 1];
-                while (next === ' ' || next === '\t')
-                    next = source[++i + 1];
-            }
-            else if (next === '\r' && source[i + 1] === '\n') {
-                // skip escaped CRLF newlines, but still trim the following line
-                next = source[++i + 1];
-                while (next === ' ' || next === '\t')
-                    next = source[++i + 1];
-            }
-            else if (next === 'x' || next === 'u' || next === 'U') {
-                const length = next === 'x' ? 2 : next === 'u' ? 4 : 8;
-                res += parseCharCode(source, i + 1, length, onError);
-                i += length;
-            }
-            else {
-                const raw = source.substr(i - 1, 2);
-                onError(i - 1, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
-                res += raw;
-            }
-        }
-        else if (ch === ' ' || ch === '\t') {
-            // trim trailing whitespace
-            const wsStart = i;
-            let next = source[i + 1];
-            while (next === ' ' || next === '\t')
-                next = source[++i + 1];
-            if (next !== '\n' && !(next === '\r' && source[i + 2] === '\n'))
-                res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
-        }
-        else {
-            res += ch;
-        }
-    }
-    if (source[source.length - 1] !== '"' || source.length === 1)
-        onError(source.length, 'MISSING_CHAR', 'Missing closing "quote');
-    return res;
-}
-/**
- * Fold a single newline into a space, multiple newlines to N - 1 newlines.
- * Presumes `source[offset] === '\n'`
- */
-function foldNewline(source, offset) {
-    let fold = '';
-    let ch = source[offset + 1];
-    while (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
-        if (ch === '\r' && source[offset + 2] !== '\n')
-            break;
-        if (ch === '\n')
-            fold += '\n';
-        offset += 1;
-        ch = source[offset + 1];
-    }
-    if (!fold)
-        fold = ' ';
-    return { fold, offset };
-}
-const escapeCodes = {
-    '0': '\0', // null character
-    a: '\x07', // bell character
-    b: '\b', // backspace
-    e: '\x1b', // escape character
-    f: '\f', // form feed
-    n: '\n', // line feed
-    r: '\r', // carriage return
-    t: '\t', // horizontal tab
-    v: '\v', // vertical tab
-    N: '\u0085', // Unicode next line
-    _: '\u00a0', // Unicode non-breaking space
-    L: '\u2028', // Unicode line separator
-    P: '\u2029', // Unicode paragraph separator
-    ' ': ' ',
-    '"': '"',
-    '/': '/',
-    '\\': '\\',
-    '\t': '\t'
-};
-function parseCharCode(source, offset, length, onError) {
-    const cc = source.substr(offset, length);
-    const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-    const code = ok ? parseInt(cc, 16) : NaN;
-    try {
-        return String.fromCodePoint(code);
-    }
-    catch {
-        const raw = source.substr(offset - 2, length + 2);
-        onError(offset - 2, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
-        return raw;
-    }
-}
-
-exports.resolveFlowScalar = resolveFlowScalar;
-
-
-/***/ }),
-
-/***/ 34631:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
-    let spaceBefore = false;
-    let atNewline = startOnNewline;
-    let hasSpace = startOnNewline;
-    let comment = '';
-    let commentSep = '';
-    let hasNewline = false;
-    let reqSpace = false;
-    let tab = null;
-    let anchor = null;
-    let tag = null;
-    let newlineAfterProp = null;
-    let comma = null;
-    let found = null;
-    let start = null;
-    for (const token of tokens) {
-        if (reqSpace) {
-            if (token.type !== 'space' &&
-                token.type !== 'newline' &&
-                token.type !== 'comma')
-                onError(token.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
-            reqSpace = false;
-        }
-        if (tab) {
-            if (atNewline && token.type !== 'comment' && token.type !== 'newline') {
-                onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
-            }
-            tab = null;
-        }
-        switch (token.type) {
-            case 'space':
-                // At the doc level, tabs at line start may be parsed
-                // as leading white space rather than indentation.
-                // In a flow collection, only the parser handles indent.
-                if (!flow &&
-                    (indicator !== 'doc-start' || next?.type !== 'flow-collection') &&
-                    token.source.includes('\t')) {
-                    tab = token;
-                }
-                hasSpace = true;
-                break;
-            case 'comment': {
-                if (!hasSpace)
-                    onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
-                const cb = token.source.substring(1) || ' ';
-                if (!comment)
-                    comment = cb;
-                else
-                    comment += commentSep + cb;
-                commentSep = '';
-                atNewline = false;
-                break;
-            }
-            case 'newline':
-                if (atNewline) {
-                    if (comment)
-                        comment += token.source;
-                    else if (!found || indicator !== 'seq-item-ind')
-                        spaceBefore = true;
-                }
-                else
-                    commentSep += token.source;
-                atNewline = true;
-                hasNewline = true;
-                if (anchor || tag)
-                    newlineAfterProp = token;
-                hasSpace = true;
-                break;
-            case 'anchor':
-                if (anchor)
-                    onError(token, 'MULTIPLE_ANCHORS', 'A node can have at most one anchor');
-                if (token.source.endsWith(':'))
-                    onError(token.offset + token.source.length - 1, 'BAD_ALIAS', 'Anchor ending in : is ambiguous', true);
-                anchor = token;
-                start ?? (start = token.offset);
-                atNewline = false;
-                hasSpace = false;
-                reqSpace = true;
-                break;
-            case 'tag': {
-                if (tag)
-                    onError(token, 'MULTIPLE_TAGS', 'A node can have at most one tag');
-                tag = token;
-                start ?? (start = token.offset);
-                atNewline = false;
-                hasSpace = false;
-                reqSpace = true;
-                break;
-            }
-            case indicator:
-                // Could here handle preceding comments differently
-                if (anchor || tag)
-                    onError(token, 'BAD_PROP_ORDER', `Anchors and tags must be after the ${token.source} indicator`);
-                if (found)
-                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.source} in ${flow ?? 'collection'}`);
-                found = token;
-                atNewline =
-                    indicator === 'seq-item-ind' || indicator === 'explicit-key-ind';
-                hasSpace = false;
-                break;
-            case 'comma':
-                if (flow) {
-                    if (comma)
-                        onError(token, 'UNEXPECTED_TOKEN', `Unexpected , in ${flow}`);
-                    comma = token;
-                    atNewline = false;
-                    hasSpace = false;
-                    break;
-                }
-            // else fallthrough
-            default:
-                onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.type} token`);
-                atNewline = false;
-                hasSpace = false;
-        }
-    }
-    const last = tokens[tokens.length - 1];
-    const end = last ? last.offset + last.source.length : offset;
-    if (reqSpace &&
-        next &&
-        next.type !== 'space' &&
-        next.type !== 'newline' &&
-        next.type !== 'comma' &&
-        (next.type !== 'scalar' || next.source !== '')) {
-        onError(next.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
-    }
-    if (tab &&
-        ((atNewline && tab.indent <= parentIndent) ||
-            next?.type === 'block-map' ||
-            next?.type === 'block-seq'))
-        onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
-    return {
-        comma,
-        found,
-        spaceBefore,
-        comment,
-        hasNewline,
-        anchor,
-        tag,
-        newlineAfterProp,
-        end,
-        start: start ?? end
-    };
-}
-
-exports.resolveProps = resolveProps;
-
-
-/***/ }),
-
-/***/ 9499:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-function containsNewline(key) {
-    if (!key)
-        return null;
-    switch (key.type) {
-        case 'alias':
-        case 'scalar':
-        case 'double-quoted-scalar':
-        case 'single-quoted-scalar':
-            if (key.source.includes('\n'))
-                return true;
-            if (key.end)
-                for (const st of key.end)
-                    if (st.type === 'newline')
-                        return true;
-            return false;
-        case 'flow-collection':
-            for (const it of key.items) {
-                for (const st of it.start)
-                    if (st.type === 'newline')
-                        return true;
-                if (it.sep)
-                    for (const st of it.sep)
-                        if (st.type === 'newline')
-                            return true;
-                if (containsNewline(it.key) || containsNewline(it.value))
-                    return true;
-            }
-            return false;
-        default:
-            return true;
-    }
-}
-
-exports.containsNewline = containsNewline;
-
-
-/***/ }),
-
-/***/ 22599:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-function emptyScalarPosition(offset, before, pos) {
-    if (before) {
-        pos ?? (pos = before.length);
-        for (let i = pos - 1; i >= 0; --i) {
-            let st = before[i];
-            switch (st.type) {
-                case 'space':
-                case 'comment':
-                case 'newline':
-                    offset -= st.source.length;
-                    continue;
-            }
-            // Technically, an empty scalar is immediately after the last non-empty
-            // node, but it's more useful to place it after any whitespace.
-            st = before[++i];
-            while (st?.type === 'space') {
-                offset += st.source.length;
-                st = before[++i];
-            }
-            break;
-        }
-    }
-    return offset;
-}
-
-exports.emptyScalarPosition = emptyScalarPosition;
-
-
-/***/ }),
-
-/***/ 74051:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var utilContainsNewline = __nccwpck_require__(9499);
-
-function flowIndentCheck(indent, fc, onError) {
-    if (fc?.type === 'flow-collection') {
-        const end = fc.end[0];
-        if (end.indent === indent &&
-            (end.source === ']' || end.source === '}') &&
-            utilContainsNewline.containsNewline(fc)) {
-            const msg = 'Flow end indicator should be more indented than parent';
-            onError(end, 'BAD_INDENT', msg, true);
-        }
-    }
-}
-
-exports.flowIndentCheck = flowIndentCheck;
-
-
-/***/ }),
-
-/***/ 81187:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-
-function mapIncludes(ctx, items, search) {
-    const { uniqueKeys } = ctx.options;
-    if (uniqueKeys === false)
-        return false;
-    const isEqual = typeof uniqueKeys === 'function'
-        ? uniqueKeys
-        : (a, b) => a === b || (identity.isScalar(a) && identity.isScalar(b) && a.value === b.value);
-    return items.some(pair => isEqual(pair.key, search));
-}
-
-exports.mapIncludes = mapIncludes;
-
-
-/***/ }),
-
-/***/ 3021:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var toJS = __nccwpck_require__(74043);
-var Schema = __nccwpck_require__(45840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(71596);
-var applyReviver = __nccwpck_require__(83661);
-var createNode = __nccwpck_require__(42404);
-var directives = __nccwpck_require__(61342);
-
-class Document {
-    constructor(value, replacer, options) {
-        /** A comment before this Document */
-        this.commentBefore = null;
-        /** A comment immediately after this Document */
-        this.comment = null;
-        /** Errors encountered during parsing. */
-        this.errors = [];
-        /** Warnings encountered during parsing. */
-        this.warnings = [];
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
-        let _replacer = null;
-        if (typeof replacer === 'function' || Array.isArray(replacer)) {
-            _replacer = replacer;
-        }
-        else if (options === undefined && replacer) {
-            options = replacer;
-            replacer = undefined;
-        }
-        const opt = Object.assign({
-            intAsBigInt: false,
-            keepSourceTokens: false,
-            logLevel: 'warn',
-            prettyErrors: true,
-            strict: true,
-            stringKeys: false,
-            uniqueKeys: true,
-            version: '1.2'
-        }, options);
-        this.options = opt;
-        let { version } = opt;
-        if (options?._directives) {
-            this.directives = options._directives.atDocument();
-            if (this.directives.yaml.explicit)
-                version = this.directives.yaml.version;
-        }
-        else
-            this.directives = new directives.Directives({ version });
-        this.setSchema(version, options);
-        // @ts-expect-error We can't really know that this matches Contents.
-        this.contents =
-            value === undefined ? null : this.createNode(value, _replacer, options);
-    }
-    /**
-     * Create a deep copy of this Document and its contents.
-     *
-     * Custom Node values that inherit from `Object` still refer to their original instances.
-     */
-    clone() {
-        const copy = Object.create(Document.prototype, {
-            [identity.NODE_TYPE]: { value: identity.DOC }
-        });
-        copy.commentBefore = this.commentBefore;
-        copy.comment = this.comment;
-        copy.errors = this.errors.slice();
-        copy.warnings = this.warnings.slice();
-        copy.options = Object.assign({}, this.options);
-        if (this.directives)
-            copy.directives = this.directives.clone();
-        copy.schema = this.schema.clone();
-        // @ts-expect-error We can't really know that this matches Contents.
-        copy.contents = identity.isNode(this.contents)
-            ? this.contents.clone(copy.schema)
-            : this.contents;
-        if (this.range)
-            copy.range = this.range.slice();
-        return copy;
-    }
-    /** Adds a value to the document. */
-    add(value) {
-        if (assertCollection(this.contents))
-            this.contents.add(value);
-    }
-    /** Adds a value to the document. */
-    addIn(path, value) {
-        if (assertCollection(this.contents))
-            this.contents.addIn(path, value);
-    }
-    /**
-     * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
-     *
-     * If `node` already has an anchor, `name` is ignored.
-     * Otherwise, the `node.anchor` value will be set to `name`,
-     * or if an anchor with that name is already present in the document,
-     * `name` will be used as a prefix for a new unique anchor.
-     * If `name` is undefined, the generated anchor will use 'a' as a prefix.
-     */
-    createAlias(node, name) {
-        if (!node.anchor) {
-            const prev = anchors.anchorNames(this);
-            node.anchor =
-                // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-                !name || prev.has(name) ? anchors.findNewAnchor(name || 'a', prev) : name;
-        }
-        return new Alias.Alias(node.anchor);
-    }
-    createNode(value, replacer, options) {
-        let _replacer = undefined;
-        if (typeof replacer === 'function') {
-            value = replacer.call({ '': value }, '', value);
-            _replacer = replacer;
-        }
-        else if (Array.isArray(replacer)) {
-            const keyToStr = (v) => typeof v === 'number' || v instanceof String || v instanceof Number;
-            const asStr = replacer.filter(keyToStr).map(String);
-            if (asStr.length > 0)
-                replacer = replacer.concat(asStr);
-            _replacer = replacer;
-        }
-        else if (options === undefined && replacer) {
-            options = replacer;
-            replacer = undefined;
-        }
-        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
-        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(this, 
-        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-        anchorPrefix || 'a');
-        const ctx = {
-            aliasDuplicateObjects: aliasDuplicateObjects ?? true,
-            keepUndefined: keepUndefined ?? false,
-            onAnchor,
-            onTagObj,
-            replacer: _replacer,
-            schema: this.schema,
-            sourceObjects
-        };
-        const node = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node))
-            node.flow = true;
-        setAnchors();
-        return node;
-    }
-    /**
-     * Convert a key and a value into a `Pair` using the current schema,
-     * recursively wrapping all values as `Scalar` or `Collection` nodes.
-     */
-    createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
-        const v = this.createNode(value, null, options);
-        return new Pair.Pair(k, v);
-    }
-    /**
-     * Removes a value from the document.
-     * @returns `true` if the item was found and removed.
-     */
-    delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
-    }
-    /**
-     * Removes a value from the document.
-     * @returns `true` if the item was found and removed.
-     */
-    deleteIn(path) {
-        if (Collection.isEmptyPath(path)) {
-            if (this.contents == null)
-                return false;
-            // @ts-expect-error Presumed impossible if Strict extends false
-            this.contents = null;
-            return true;
-        }
-        return assertCollection(this.contents)
-            ? this.contents.deleteIn(path)
-            : false;
-    }
-    /**
-     * Returns item at `key`, or `undefined` if not found. By default unwraps
-     * scalar values from their surrounding node; to disable set `keepScalar` to
-     * `true` (collections are always returned intact).
-     */
-    get(key, keepScalar) {
-        return identity.isCollection(this.contents)
-            ? this.contents.get(key, keepScalar)
-            : undefined;
-    }
-    /**
-     * Returns item at `path`, or `undefined` if not found. By default unwraps
-     * scalar values from their surrounding node; to disable set `keepScalar` to
-     * `true` (collections are always returned intact).
-     */
-    getIn(path, keepScalar) {
-        if (Collection.isEmptyPath(path))
-            return !keepScalar && identity.isScalar(this.contents)
-                ? this.contents.value
-                : this.contents;
-        return identity.isCollection(this.contents)
-            ? this.contents.getIn(path, keepScalar)
-            : undefined;
-    }
-    /**
-     * Checks if the document includes a value with the key `key`.
-     */
-    has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
-    }
-    /**
-     * Checks if the document includes a value at `path`.
-     */
-    hasIn(path) {
-        if (Collection.isEmptyPath(path))
-            return this.contents !== undefined;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
-    }
-    /**
-     * Sets a value in this document. For `!!set`, `value` needs to be a
-     * boolean to add/remove the item from the set.
-     */
-    set(key, value) {
-        if (this.contents == null) {
-            // @ts-expect-error We can't really know that this matches Contents.
-            this.contents = Collection.collectionFromPath(this.schema, [key], value);
-        }
-        else if (assertCollection(this.contents)) {
-            this.contents.set(key, value);
-        }
-    }
-    /**
-     * Sets a value in this document. For `!!set`, `value` needs to be a
-     * boolean to add/remove the item from the set.
-     */
-    setIn(path, value) {
-        if (Collection.isEmptyPath(path)) {
-            // @ts-expect-error We can't really know that this matches Contents.
-            this.contents = value;
-        }
-        else if (this.contents == null) {
-            // @ts-expect-error We can't really know that this matches Contents.
-            this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
-        }
-        else if (assertCollection(this.contents)) {
-            this.contents.setIn(path, value);
-        }
-    }
-    /**
-     * Change the YAML version and schema used by the document.
-     * A `null` version disables support for directives, explicit tags, anchors, and aliases.
-     * It also requires the `schema` option to be given as a `Schema` instance value.
-     *
-     * Overrides all previously set schema options.
-     */
-    setSchema(version, options = {}) {
-        if (typeof version === 'number')
-            version = String(version);
-        let opt;
-        switch (version) {
-            case '1.1':
-                if (this.directives)
-                    this.directives.yaml.version = '1.1';
-                else
-                    this.directives = new directives.Directives({ version: '1.1' });
-                opt = { resolveKnownTags: false, schema: 'yaml-1.1' };
-                break;
-            case '1.2':
-            case 'next':
-                if (this.directives)
-                    this.directives.yaml.version = version;
-                else
-                    this.directives = new directives.Directives({ version });
-                opt = { resolveKnownTags: true, schema: 'core' };
-                break;
-            case null:
-                if (this.directives)
-                    delete this.directives;
-                opt = null;
-                break;
-            default: {
-                const sv = JSON.stringify(version);
-                throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
-            }
-        }
-        // Not using `instanceof Schema` to allow for duck typing
-        if (options.schema instanceof Object)
-            this.schema = options.schema;
-        else if (opt)
-            this.schema = new Schema.Schema(Object.assign(opt, options));
-        else
-            throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
-    }
-    // json & jsonArg are only used from toJSON()
-    toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        const ctx = {
-            anchors: new Map(),
-            doc: this,
-            keep: !json,
-            mapAsMap: mapAsMap === true,
-            mapKeyWarned: false,
-            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
-        };
-        const res = toJS.toJS(this.contents, jsonArg ?? '', ctx);
-        if (typeof onAnchor === 'function')
-            for (const { count, res } of ctx.anchors.values())
-                onAnchor(res, count);
-        return typeof reviver === 'function'
-            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
-            : res;
-    }
-    /**
-     * A JSON representation of the document `contents`.
-     *
-     * @param jsonArg Used by `JSON.stringify` to indicate the array index or
-     *   property name.
-     */
-    toJSON(jsonArg, onAnchor) {
-        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
-    }
-    /** A YAML representation of the document. */
-    toString(options = {}) {
-        if (this.errors.length > 0)
-            throw new Error('Document with errors cannot be stringified');
-        if ('indent' in options &&
-            (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
-            const s = JSON.stringify(options.indent);
-            throw new Error(`"indent" option must be a positive integer, not ${s}`);
-        }
-        return stringifyDocument.stringifyDocument(this, options);
-    }
-}
-function assertCollection(contents) {
-    if (identity.isCollection(contents))
-        return true;
-    throw new Error('Expected a YAML collection as document contents');
-}
-
-exports.Document = Document;
-
-
-/***/ }),
-
-/***/ 71596:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
-
-/**
- * Verify that the input string is a valid anchor.
- *
- * Will throw on errors.
- */
-function anchorIsValid(anchor) {
-    if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
-        const sa = JSON.stringify(anchor);
-        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
-        throw new Error(msg);
-    }
-    return true;
-}
-function anchorNames(root) {
-    const anchors = new Set();
-    visit.visit(root, {
-        Value(_key, node) {
-            if (node.anchor)
-                anchors.add(node.anchor);
-        }
-    });
-    return anchors;
-}
-/** Find a new anchor name with the given `prefix` and a one-indexed suffix. */
-function findNewAnchor(prefix, exclude) {
-    for (let i = 1; true; ++i) {
-        const name = `${prefix}${i}`;
-        if (!exclude.has(name))
-            return name;
-    }
-}
-function createNodeAnchors(doc, prefix) {
-    const aliasObjects = [];
-    const sourceObjects = new Map();
-    let prevAnchors = null;
-    return {
-        onAnchor: (source) => {
-            aliasObjects.push(source);
-            prevAnchors ?? (prevAnchors = anchorNames(doc));
-            const anchor = findNewAnchor(prefix, prevAnchors);
-            prevAnchors.add(anchor);
-            return anchor;
-        },
-        /**
-         * With circular references, the source node is only resolved after all
-         * of its child nodes are. This is why anchors are set only after all of
-         * the nodes have been created.
-         */
-        setAnchors: () => {
-            for (const source of aliasObjects) {
-                const ref = sourceObjects.get(source);
-                if (typeof ref === 'object' &&
-                    ref.anchor &&
-                    (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
-                    ref.node.anchor = ref.anchor;
-                }
-                else {
-                    const error = new Error('Failed to resolve repeated object (this should not happen)');
-                    error.source = source;
-                    throw error;
-                }
-            }
-        },
-        sourceObjects
-    };
-}
-
-exports.anchorIsValid = anchorIsValid;
-exports.anchorNames = anchorNames;
-exports.createNodeAnchors = createNodeAnchors;
-exports.findNewAnchor = findNewAnchor;
-
-
-/***/ }),
-
-/***/ 83661:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-/**
- * Applies the JSON.parse reviver algorithm as defined in the ECMA-262 spec,
- * in section 24.5.1.1 "Runtime Semantics: InternalizeJSONProperty" of the
- * 2021 edition: https://tc39.es/ecma262/#sec-json.parse
- *
- * Includes extensions for handling Map and Set objects.
- */
-function applyReviver(reviver, obj, key, val) {
-    if (val && typeof val === 'object') {
-        if (Array.isArray(val)) {
-            for (let i = 0, len = val.length; i < len; ++i) {
-                const v0 = val[i];
-                const v1 = applyReviver(reviver, val, String(i), v0);
-                // eslint-disable-next-line @typescript-eslint/no-array-delete
-                if (v1 === undefined)
-                    delete val[i];
-                else if (v1 !== v0)
-                    val[i] = v1;
-            }
-        }
-        else if (val instanceof Map) {
-            for (const k of Array.from(val.keys())) {
-                const v0 = val.get(k);
-                const v1 = applyReviver(reviver, val, k, v0);
-                if (v1 === undefined)
-                    val.delete(k);
-                else if (v1 !== v0)
-                    val.set(k, v1);
-            }
-        }
-        else if (val instanceof Set) {
-            for (const v0 of Array.from(val)) {
-                const v1 = applyReviver(reviver, val, v0, v0);
-                if (v1 === undefined)
-                    val.delete(v0);
-                else if (v1 !== v0) {
-                    val.delete(v0);
-                    val.add(v1);
-                }
-            }
-        }
-        else {
-            for (const [k, v0] of Object.entries(val)) {
-                const v1 = applyReviver(reviver, val, k, v0);
-                if (v1 === undefined)
-                    delete val[k];
-                else if (v1 !== v0)
-                    val[k] = v1;
-            }
-        }
-    }
-    return reviver.call(obj, key, val);
-}
-
-exports.applyReviver = applyReviver;
-
-
-/***/ }),
-
-/***/ 42404:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-
-const defaultTagPrefix = 'tag:yaml.org,2002:';
-function findTagObject(value, tagName, tags) {
-    if (tagName) {
-        const match = tags.filter(t => t.tag === tagName);
-        const tagObj = match.find(t => !t.format) ?? match[0];
-        if (!tagObj)
-            throw new Error(`Tag ${tagName} not found`);
-        return tagObj;
-    }
-    return tags.find(t => t.identify?.(value) && !t.format);
-}
-function createNode(value, tagName, ctx) {
-    if (identity.isDocument(value))
-        value = value.contents;
-    if (identity.isNode(value))
-        return value;
-    if (identity.isPair(value)) {
-        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
-        map.items.push(value);
-        return map;
-    }
-    if (value instanceof String ||
-        value instanceof Number ||
-        value instanceof Boolean ||
-        (typeof BigInt !== 'undefined' && value instanceof BigInt) // not supported everywhere
-    ) {
-        // https://tc39.es/ecma262/#sec-serializejsonproperty
-        value = value.valueOf();
-    }
-    const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
-    // Detect duplicate references to the same object & use Alias nodes for all
-    // after first. The `ref` wrapper allows for circular references to resolve.
-    let ref = undefined;
-    if (aliasDuplicateObjects && value && typeof value === 'object') {
-        ref = sourceObjects.get(value);
-        if (ref) {
-            ref.anchor ?? (ref.anchor = onAnchor(value));
-            return new Alias.Alias(ref.anchor);
-        }
-        else {
-            ref = { anchor: null, node: null };
-            sourceObjects.set(value, ref);
-        }
-    }
-    if (tagName?.startsWith('!!'))
-        tagName = defaultTagPrefix + tagName.slice(2);
-    let tagObj = findTagObject(value, tagName, schema.tags);
-    if (!tagObj) {
-        if (value && typeof value.toJSON === 'function') {
-            // eslint-disable-next-line @typescript-eslint/no-unsafe-call
-            value = value.toJSON();
-        }
-        if (!value || typeof value !== 'object') {
-            const node = new Scalar.Scalar(value);
-            if (ref)
-                ref.node = node;
-            return node;
-        }
-        tagObj =
-            value instanceof Map
-                ? schema[identity.MAP]
-                : Symbol.iterator in Object(value)
-                    ? schema[identity.SEQ]
-                    : schema[identity.MAP];
-    }
-    if (onTagObj) {
-        onTagObj(tagObj);
-        delete ctx.onTagObj;
-    }
-    const node = tagObj?.createNode
-        ? tagObj.createNode(ctx.schema, value, ctx)
-        : typeof tagObj?.nodeClass?.from === 'function'
-            ? tagObj.nodeClass.from(ctx.schema, value, ctx)
-            : new Scalar.Scalar(value);
-    if (tagName)
-        node.tag = tagName;
-    else if (!tagObj.default)
-        node.tag = tagObj.tag;
-    if (ref)
-        ref.node = node;
-    return node;
-}
-
-exports.createNode = createNode;
-
-
-/***/ }),
-
-/***/ 61342:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
-
-const escapeChars = {
-    '!': '%21',
-    ',': '%2C',
-    '[': '%5B',
-    ']': '%5D',
-    '{': '%7B',
-    '}': '%7D'
-};
-const escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, ch => escapeChars[ch]);
-class Directives {
-    constructor(yaml, tags) {
-        /**
-         * The directives-end/doc-start marker `---`. If `null`, a marker may still be
-         * included in the document's stringified representation.
-         */
-        this.docStart = null;
-        /** The doc-end marker `...`.  */
-        this.docEnd = false;
-        this.yaml = Object.assign({}, Directives.defaultYaml, yaml);
-        this.tags = Object.assign({}, Directives.defaultTags, tags);
-    }
-    clone() {
-        const copy = new Directives(this.yaml, this.tags);
-        copy.docStart = this.docStart;
-        return copy;
-    }
-    /**
-     * During parsing, get a Directives instance for the current document and
-     * update the stream state according to the current version's spec.
-     */
-    atDocument() {
-        const res = new Directives(this.yaml, this.tags);
-        switch (this.yaml.version) {
-            case '1.1':
-                this.atNextDocument = true;
-                break;
-            case '1.2':
-                this.atNextDocument = false;
-                this.yaml = {
-                    explicit: Directives.defaultYaml.explicit,
-                    version: '1.2'
-                };
-                this.tags = Object.assign({}, Directives.defaultTags);
-                break;
-        }
-        return res;
-    }
-    /**
-     * @param onError - May be called even if the action was successful
-     * @returns `true` on success
-     */
-    add(line, onError) {
-        if (this.atNextDocument) {
-            this.yaml = { explicit: Directives.defaultYaml.explicit, version: '1.1' };
-            this.tags = Object.assign({}, Directives.defaultTags);
-            this.atNextDocument = false;
-        }
-        const parts = line.trim().split(/[ \t]+/);
-        const name = parts.shift();
-        switch (name) {
-            case '%TAG': {
-                if (parts.length !== 2) {
-                    onError(0, '%TAG directive should contain exactly two parts');
-                    if (parts.length < 2)
-                        return false;
-                }
-                const [handle, prefix] = parts;
-                this.tags[handle] = prefix;
-                return true;
-            }
-            case '%YAML': {
-                this.yaml.explicit = true;
-                if (parts.length !== 1) {
-                    onError(0, '%YAML directive should contain exactly one part');
-                    return false;
-                }
-                const [version] = parts;
-                if (version === '1.1' || version === '1.2') {
-                    this.yaml.version = version;
-                    return true;
-                }
-                else {
-                    const isValid = /^\d+\.\d+$/.test(version);
-                    onError(6, `Unsupported YAML version ${version}`, isValid);
-                    return false;
-                }
-            }
-            default:
-                onError(0, `Unknown directive ${name}`, true);
-                return false;
-        }
-    }
-    /**
-     * Resolves a tag, matching handles to those defined in %TAG directives.
-     *
-     * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
-     *   `'!local'` tag, or `null` if unresolvable.
-     */
-    tagName(source, onError) {
-        if (source === '!')
-            return '!'; // non-specific tag
-        if (source[0] !== '!') {
-            onError(`Not a valid tag: ${source}`);
-            return null;
-        }
-        if (source[1] === '<') {
-            const verbatim = source.slice(2, -1);
-            if (verbatim === '!' || verbatim === '!!') {
-                onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
-                return null;
-            }
-            if (source[source.length - 1] !== '>')
-                onError('Verbatim tags must end with a >');
-            return verbatim;
-        }
-        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
-        if (!suffix)
-            onError(`The ${source} tag has no suffix`);
-        const prefix = this.tags[handle];
-        if (prefix) {
-            try {
-                return prefix + decodeURIComponent(suffix);
-            }
-            catch (error) {
-                onError(String(error));
-                return null;
-            }
-        }
-        if (handle === '!')
-            return source; // local tag
-        onError(`Could not resolve tag: ${source}`);
-        return null;
-    }
-    /**
-     * Given a fully resolved tag, returns its printable string form,
-     * taking into account current tag prefixes and defaults.
-     */
-    tagString(tag) {
-        for (const [handle, prefix] of Object.entries(this.tags)) {
-            if (tag.startsWith(prefix))
-                return handle + escapeTagName(tag.substring(prefix.length));
-        }
-        return tag[0] === '!' ? tag : `!<${tag}>`;
-    }
-    toString(doc) {
-        const lines = this.yaml.explicit
-            ? [`%YAML ${this.yaml.version || '1.2'}`]
-            : [];
-        const tagEntries = Object.entries(this.tags);
-        let tagNames;
-        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
-            const tags = {};
-            visit.visit(doc.contents, (_key, node) => {
-                if (identity.isNode(node) && node.tag)
-                    tags[node.tag] = true;
-            });
-            tagNames = Object.keys(tags);
-        }
-        else
-            tagNames = [];
-        for (const [handle, prefix] of tagEntries) {
-            if (handle === '!!' && prefix === 'tag:yaml.org,2002:')
-                continue;
-            if (!doc || tagNames.some(tn => tn.startsWith(prefix)))
-                lines.push(`%TAG ${handle} ${prefix}`);
-        }
-        return lines.join('\n');
-    }
-}
-Directives.defaultYaml = { explicit: false, version: '1.2' };
-Directives.defaultTags = { '!!': 'tag:yaml.org,2002:' };
-
-exports.Directives = Directives;
-
-
-/***/ }),
-
-/***/ 91464:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-class YAMLError extends Error {
-    constructor(name, pos, code, message) {
-        super();
-        this.name = name;
-        this.code = code;
-        this.message = message;
-        this.pos = pos;
-    }
-}
-class YAMLParseError extends YAMLError {
-    constructor(pos, code, message) {
-        super('YAMLParseError', pos, code, message);
-    }
-}
-class YAMLWarning extends YAMLError {
-    constructor(pos, code, message) {
-        super('YAMLWarning', pos, code, message);
-    }
-}
-const prettifyError = (src, lc) => (error) => {
-    if (error.pos[0] === -1)
-        return;
-    error.linePos = error.pos.map(pos => lc.linePos(pos));
-    const { line, col } = error.linePos[0];
-    error.message += ` at line ${line}, column ${col}`;
-    let ci = col - 1;
-    let lineStr = src
-        .substring(lc.lineStarts[line - 1], lc.lineStarts[line])
-        .replace(/[\n\r]+$/, '');
-    // Trim to max 80 chars, keeping col position near the middle
-    if (ci >= 60 && lineStr.length > 80) {
-        const trimStart = Math.min(ci - 39, lineStr.length - 79);
-        lineStr = '…' + lineStr.substring(trimStart);
-        ci -= trimStart - 1;
-    }
-    if (lineStr.length > 80)
-        lineStr = lineStr.substring(0, 79) + '…';
-    // Include previous line in context if pointing at line start
-    if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
-        // Regexp won't match if start is trimmed
-        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
-        if (prev.length > 80)
-            prev = prev.substring(0, 79) + '…\n';
-        lineStr = prev + lineStr;
-    }
-    if (/[^ ]/.test(lineStr)) {
-        let count = 1;
-        const end = error.linePos[1];
-        if (end?.line === line && end.col > col) {
-            count = Math.max(1, Math.min(end.col - col, 80 - ci));
-        }
-        const pointer = ' '.repeat(ci) + '^'.repeat(count);
-        error.message += `:\n\n${lineStr}\n${pointer}\n`;
-    }
-};
-
-exports.YAMLError = YAMLError;
-exports.YAMLParseError = YAMLParseError;
-exports.YAMLWarning = YAMLWarning;
-exports.prettifyError = prettifyError;
-
-
-/***/ }),
-
-/***/ 38815:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-var __webpack_unused_export__;
-
-
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(45840);
-var errors = __nccwpck_require__(91464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(84047);
-var visit = __nccwpck_require__(10204);
-
-
-
-__webpack_unused_export__ = composer.Composer;
-__webpack_unused_export__ = Document.Document;
-__webpack_unused_export__ = Schema.Schema;
-__webpack_unused_export__ = errors.YAMLError;
-__webpack_unused_export__ = errors.YAMLParseError;
-__webpack_unused_export__ = errors.YAMLWarning;
-__webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
-__webpack_unused_export__ = identity.isCollection;
-__webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
-__webpack_unused_export__ = identity.isNode;
-__webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
-__webpack_unused_export__ = Pair.Pair;
-__webpack_unused_export__ = Scalar.Scalar;
-__webpack_unused_export__ = YAMLMap.YAMLMap;
-__webpack_unused_export__ = YAMLSeq.YAMLSeq;
-__webpack_unused_export__ = cst;
-__webpack_unused_export__ = lexer.Lexer;
-__webpack_unused_export__ = lineCounter.LineCounter;
-__webpack_unused_export__ = parser.Parser;
-exports.qg = publicApi.parse;
-__webpack_unused_export__ = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
-__webpack_unused_export__ = visit.visitAsync;
-
-
-/***/ }),
-
-/***/ 57249:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var node_process = __nccwpck_require__(932);
-
-function debug(logLevel, ...messages) {
-    if (logLevel === 'debug')
-        console.log(...messages);
-}
-function warn(logLevel, warning) {
-    if (logLevel === 'debug' || logLevel === 'warn') {
-        if (typeof node_process.emitWarning === 'function')
-            node_process.emitWarning(warning);
-        else
-            console.warn(warning);
-    }
-}
-
-exports.debug = debug;
-exports.warn = warn;
-
-
-/***/ }),
-
-/***/ 4065:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var anchors = __nccwpck_require__(71596);
-var visit = __nccwpck_require__(10204);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
-
-class Alias extends Node.NodeBase {
-    constructor(source) {
-        super(identity.ALIAS);
-        this.source = source;
-        Object.defineProperty(this, 'tag', {
-            set() {
-                throw new Error('Alias nodes cannot have tags');
-            }
-        });
-    }
-    /**
-     * Resolve the value of this alias within `doc`, finding the last
-     * instance of the `source` anchor before this node.
-     */
-    resolve(doc, ctx) {
-        if (ctx?.maxAliasCount === 0)
-            throw new ReferenceError('Alias resolution is disabled');
-        let nodes;
-        if (ctx?.aliasResolveCache) {
-            nodes = ctx.aliasResolveCache;
-        }
-        else {
-            nodes = [];
-            visit.visit(doc, {
-                Node: (_key, node) => {
-                    if (identity.isAlias(node) || identity.hasAnchor(node))
-                        nodes.push(node);
-                }
-            });
-            if (ctx)
-                ctx.aliasResolveCache = nodes;
-        }
-        let found = undefined;
-        for (const node of nodes) {
-            if (node === this)
-                break;
-            if (node.anchor === this.source)
-                found = node;
-        }
-        if (found && ctx) {
-            const { anchors, doc, maxAliasCount } = ctx;
-            let data = anchors.get(found);
-            if (!data) {
-                // Resolve anchors for Node.prototype.toJS()
-                toJS.toJS(found, null, ctx);
-                data = anchors.get(found);
-            }
-            /* istanbul ignore if */
-            if (data?.res === undefined) {
-                const msg = 'This should not happen: Alias anchor was not resolved?';
-                throw new ReferenceError(msg);
-            }
-            if (maxAliasCount >= 0) {
-                data.count += 1;
-                if (data.aliasCount === 0)
-                    data.aliasCount = getAliasCount(doc, found, anchors);
-                if (data.count * data.aliasCount > maxAliasCount) {
-                    const msg = 'Excessive alias count indicates a resource exhaustion attack';
-                    throw new ReferenceError(msg);
-                }
-            }
-        }
-        return found;
-    }
-    toJSON(_arg, ctx) {
-        if (!ctx)
-            return { source: this.source };
-        const source = this.resolve(ctx.doc, ctx);
-        if (!source) {
-            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
-            throw new ReferenceError(msg);
-        }
-        return ctx.anchors.get(source).res;
-    }
-    toString(ctx, _onComment, _onChompKeep) {
-        const src = `*${this.source}`;
-        if (ctx) {
-            anchors.anchorIsValid(this.source);
-            if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
-                const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
-                throw new Error(msg);
-            }
-            if (ctx.implicitKey)
-                return `${src} `;
-        }
-        return src;
-    }
-}
-function getAliasCount(doc, node, anchors) {
-    if (identity.isAlias(node)) {
-        const source = node.resolve(doc);
-        const anchor = anchors && source && anchors.get(source);
-        return anchor ? anchor.count * anchor.aliasCount : 0;
-    }
-    else if (identity.isCollection(node)) {
-        let count = 0;
-        for (const item of node.items) {
-            const c = getAliasCount(doc, item, anchors);
-            if (c > count)
-                count = c;
-        }
-        return count;
-    }
-    else if (identity.isPair(node)) {
-        const kc = getAliasCount(doc, node.key, anchors);
-        const vc = getAliasCount(doc, node.value, anchors);
-        return Math.max(kc, vc);
-    }
-    return 1;
-}
-
-exports.Alias = Alias;
-
-
-/***/ }),
-
-/***/ 40101:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var createNode = __nccwpck_require__(42404);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-
-function collectionFromPath(schema, path, value) {
-    let v = value;
-    for (let i = path.length - 1; i >= 0; --i) {
-        const k = path[i];
-        if (typeof k === 'number' && Number.isInteger(k) && k >= 0) {
-            const a = [];
-            a[k] = v;
-            v = a;
-        }
-        else {
-            v = new Map([[k, v]]);
-        }
-    }
-    return createNode.createNode(v, undefined, {
-        aliasDuplicateObjects: false,
-        keepUndefined: false,
-        onAnchor: () => {
-            throw new Error('This should not happen, please report a bug.');
-        },
-        schema,
-        sourceObjects: new Map()
-    });
-}
-// Type guard is intentionally a little wrong so as to be more useful,
-// as it does not cover untypable empty non-string iterables (e.g. []).
-const isEmptyPath = (path) => path == null ||
-    (typeof path === 'object' && !!path[Symbol.iterator]().next().done);
-class Collection extends Node.NodeBase {
-    constructor(type, schema) {
-        super(type);
-        Object.defineProperty(this, 'schema', {
-            value: schema,
-            configurable: true,
-            enumerable: false,
-            writable: true
-        });
-    }
-    /**
-     * Create a copy of this collection.
-     *
-     * @param schema - If defined, overwrites the original's schema
-     */
-    clone(schema) {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
-        if (schema)
-            copy.schema = schema;
-        copy.items = copy.items.map(it => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
-        if (this.range)
-            copy.range = this.range.slice();
-        return copy;
-    }
-    /**
-     * Adds a value to the collection. For `!!map` and `!!omap` the value must
-     * be a Pair instance or a `{ key, value }` object, which may not have a key
-     * that already exists in the map.
-     */
-    addIn(path, value) {
-        if (isEmptyPath(path))
-            this.add(value);
-        else {
-            const [key, ...rest] = path;
-            const node = this.get(key, true);
-            if (identity.isCollection(node))
-                node.addIn(rest, value);
-            else if (node === undefined && this.schema)
-                this.set(key, collectionFromPath(this.schema, rest, value));
-            else
-                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-        }
-    }
-    /**
-     * Removes a value from the collection.
-     * @returns `true` if the item was found and removed.
-     */
-    deleteIn(path) {
-        const [key, ...rest] = path;
-        if (rest.length === 0)
-            return this.delete(key);
-        const node = this.get(key, true);
-        if (identity.isCollection(node))
-            return node.deleteIn(rest);
-        else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-    }
-    /**
-     * Returns item at `key`, or `undefined` if not found. By default unwraps
-     * scalar values from their surrounding node; to disable set `keepScalar` to
-     * `true` (collections are always returned intact).
-     */
-    getIn(path, keepScalar) {
-        const [key, ...rest] = path;
-        const node = this.get(key, true);
-        if (rest.length === 0)
-            return !keepScalar && identity.isScalar(node) ? node.value : node;
-        else
-            return identity.isCollection(node) ? node.getIn(rest, keepScalar) : undefined;
-    }
-    hasAllNullValues(allowScalar) {
-        return this.items.every(node => {
-            if (!identity.isPair(node))
-                return false;
-            const n = node.value;
-            return (n == null ||
-                (allowScalar &&
-                    identity.isScalar(n) &&
-                    n.value == null &&
-                    !n.commentBefore &&
-                    !n.comment &&
-                    !n.tag));
-        });
-    }
-    /**
-     * Checks if the collection includes a value with the key `key`.
-     */
-    hasIn(path) {
-        const [key, ...rest] = path;
-        if (rest.length === 0)
-            return this.has(key);
-        const node = this.get(key, true);
-        return identity.isCollection(node) ? node.hasIn(rest) : false;
-    }
-    /**
-     * Sets a value in this collection. For `!!set`, `value` needs to be a
-     * boolean to add/remove the item from the set.
-     */
-    setIn(path, value) {
-        const [key, ...rest] = path;
-        if (rest.length === 0) {
-            this.set(key, value);
-        }
-        else {
-            const node = this.get(key, true);
-            if (identity.isCollection(node))
-                node.setIn(rest, value);
-            else if (node === undefined && this.schema)
-                this.set(key, collectionFromPath(this.schema, rest, value));
-            else
-                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-        }
-    }
-}
-
-exports.Collection = Collection;
-exports.collectionFromPath = collectionFromPath;
-exports.isEmptyPath = isEmptyPath;
-
-
-/***/ }),
-
-/***/ 66673:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var applyReviver = __nccwpck_require__(83661);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
-
-class NodeBase {
-    constructor(type) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
-    }
-    /** Create a copy of this node.  */
-    clone() {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
-        if (this.range)
-            copy.range = this.range.slice();
-        return copy;
-    }
-    /** A plain JavaScript representation of this node. */
-    toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        if (!identity.isDocument(doc))
-            throw new TypeError('A document argument is required');
-        const ctx = {
-            anchors: new Map(),
-            doc,
-            keep: true,
-            mapAsMap: mapAsMap === true,
-            mapKeyWarned: false,
-            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
-        };
-        const res = toJS.toJS(this, '', ctx);
-        if (typeof onAnchor === 'function')
-            for (const { count, res } of ctx.anchors.values())
-                onAnchor(res, count);
-        return typeof reviver === 'function'
-            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
-            : res;
-    }
-}
-
-exports.NodeBase = NodeBase;
-
-
-/***/ }),
-
-/***/ 57165:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var createNode = __nccwpck_require__(42404);
-var stringifyPair = __nccwpck_require__(59748);
-var addPairToJSMap = __nccwpck_require__(97104);
-var identity = __nccwpck_require__(41127);
-
-function createPair(key, value, ctx) {
-    const k = createNode.createNode(key, undefined, ctx);
-    const v = createNode.createNode(value, undefined, ctx);
-    return new Pair(k, v);
-}
-class Pair {
-    constructor(key, value = null) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
-        this.value = value;
-    }
-    clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-            key = key.clone(schema);
-        if (identity.isNode(value))
-            value = value.clone(schema);
-        return new Pair(key, value);
-    }
-    toJSON(_, ctx) {
-        const pair = ctx?.mapAsMap ? new Map() : {};
-        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
-    }
-    toString(ctx, onComment, onChompKeep) {
-        return ctx?.doc
-            ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep)
-            : JSON.stringify(this);
-    }
-}
-
-exports.Pair = Pair;
-exports.createPair = createPair;
-
-
-/***/ }),
-
-/***/ 63301:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
-
-const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
-class Scalar extends Node.NodeBase {
-    constructor(value) {
-        super(identity.SCALAR);
-        this.value = value;
-    }
-    toJSON(arg, ctx) {
-        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
-    }
-    toString() {
-        return String(this.value);
-    }
-}
-Scalar.BLOCK_FOLDED = 'BLOCK_FOLDED';
-Scalar.BLOCK_LITERAL = 'BLOCK_LITERAL';
-Scalar.PLAIN = 'PLAIN';
-Scalar.QUOTE_DOUBLE = 'QUOTE_DOUBLE';
-Scalar.QUOTE_SINGLE = 'QUOTE_SINGLE';
-
-exports.Scalar = Scalar;
-exports.isScalarValue = isScalarValue;
-
-
-/***/ }),
-
-/***/ 84454:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var stringifyCollection = __nccwpck_require__(61212);
-var addPairToJSMap = __nccwpck_require__(97104);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-
-function findPair(items, key) {
-    const k = identity.isScalar(key) ? key.value : key;
-    for (const it of items) {
-        if (identity.isPair(it)) {
-            if (it.key === key || it.key === k)
-                return it;
-            if (identity.isScalar(it.key) && it.key.value === k)
-                return it;
-        }
-    }
-    return undefined;
-}
-class YAMLMap extends Collection.Collection {
-    static get tagName() {
-        return 'tag:yaml.org,2002:map';
-    }
-    constructor(schema) {
-        super(identity.MAP, schema);
-        this.items = [];
-    }
-    /**
-     * A generic collection parsing method that can be extended
-     * to other node classes that inherit from YAMLMap
-     */
-    static from(schema, obj, ctx) {
-        const { keepUndefined, replacer } = ctx;
-        const map = new this(schema);
-        const add = (key, value) => {
-            if (typeof replacer === 'function')
-                value = replacer.call(obj, key, value);
-            else if (Array.isArray(replacer) && !replacer.includes(key))
-                return;
-            if (value !== undefined || keepUndefined)
-                map.items.push(Pair.createPair(key, value, ctx));
-        };
-        if (obj instanceof Map) {
-            for (const [key, value] of obj)
-                add(key, value);
-        }
-        else if (obj && typeof obj === 'object') {
-            for (const key of Object.keys(obj))
-                add(key, obj[key]);
-        }
-        if (typeof schema.sortMapEntries === 'function') {
-            map.items.sort(schema.sortMapEntries);
-        }
-        return map;
-    }
-    /**
-     * Adds a value to the collection.
-     *
-     * @param overwrite - If not set `true`, using a key that is already in the
-     *   collection will throw. Otherwise, overwrites the previous value.
-     */
-    add(pair, overwrite) {
-        let _pair;
-        if (identity.isPair(pair))
-            _pair = pair;
-        else if (!pair || typeof pair !== 'object' || !('key' in pair)) {
-            // In TypeScript, this never happens.
-            _pair = new Pair.Pair(pair, pair?.value);
-        }
-        else
-            _pair = new Pair.Pair(pair.key, pair.value);
-        const prev = findPair(this.items, _pair.key);
-        const sortEntries = this.schema?.sortMapEntries;
-        if (prev) {
-            if (!overwrite)
-                throw new Error(`Key ${_pair.key} already set`);
-            // For scalars, keep the old node & its comments and anchors
-            if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
-                prev.value.value = _pair.value;
-            else
-                prev.value = _pair.value;
-        }
-        else if (sortEntries) {
-            const i = this.items.findIndex(item => sortEntries(_pair, item) < 0);
-            if (i === -1)
-                this.items.push(_pair);
-            else
-                this.items.splice(i, 0, _pair);
-        }
-        else {
-            this.items.push(_pair);
-        }
-    }
-    delete(key) {
-        const it = findPair(this.items, key);
-        if (!it)
-            return false;
-        const del = this.items.splice(this.items.indexOf(it), 1);
-        return del.length > 0;
-    }
-    get(key, keepScalar) {
-        const it = findPair(this.items, key);
-        const node = it?.value;
-        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? undefined;
-    }
-    has(key) {
-        return !!findPair(this.items, key);
-    }
-    set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
-    }
-    /**
-     * @param ctx - Conversion context, originally set in Document#toJS()
-     * @param {Class} Type - If set, forces the returned collection type
-     * @returns Instance of Type, Map, or Object
-     */
-    toJSON(_, ctx, Type) {
-        const map = Type ? new Type() : ctx?.mapAsMap ? new Map() : {};
-        if (ctx?.onCreate)
-            ctx.onCreate(map);
-        for (const item of this.items)
-            addPairToJSMap.addPairToJSMap(ctx, map, item);
-        return map;
-    }
-    toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-            return JSON.stringify(this);
-        for (const item of this.items) {
-            if (!identity.isPair(item))
-                throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
-        }
-        if (!ctx.allNullValues && this.hasAllNullValues(false))
-            ctx = Object.assign({}, ctx, { allNullValues: true });
-        return stringifyCollection.stringifyCollection(this, ctx, {
-            blockItemPrefix: '',
-            flowChars: { start: '{', end: '}' },
-            itemIndent: ctx.indent || '',
-            onChompKeep,
-            onComment
-        });
-    }
-}
-
-exports.YAMLMap = YAMLMap;
-exports.findPair = findPair;
-
-
-/***/ }),
-
-/***/ 92223:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var createNode = __nccwpck_require__(42404);
-var stringifyCollection = __nccwpck_require__(61212);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var toJS = __nccwpck_require__(74043);
-
-class YAMLSeq extends Collection.Collection {
-    static get tagName() {
-        return 'tag:yaml.org,2002:seq';
-    }
-    constructor(schema) {
-        super(identity.SEQ, schema);
-        this.items = [];
-    }
-    add(value) {
-        this.items.push(value);
-    }
-    /**
-     * Removes a value from the collection.
-     *
-     * `key` must contain a representation of an integer for this to succeed.
-     * It may be wrapped in a `Scalar`.
-     *
-     * @returns `true` if the item was found and removed.
-     */
-    delete(key) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== 'number')
-            return false;
-        const del = this.items.splice(idx, 1);
-        return del.length > 0;
-    }
-    get(key, keepScalar) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== 'number')
-            return undefined;
-        const it = this.items[idx];
-        return !keepScalar && identity.isScalar(it) ? it.value : it;
-    }
-    /**
-     * Checks if the collection includes a value with the key `key`.
-     *
-     * `key` must contain a representation of an integer for this to succeed.
-     * It may be wrapped in a `Scalar`.
-     */
-    has(key) {
-        const idx = asItemIndex(key);
-        return typeof idx === 'number' && idx < this.items.length;
-    }
-    /**
-     * Sets a value in this collection. For `!!set`, `value` needs to be a
-     * boolean to add/remove the item from the set.
-     *
-     * If `key` does not contain a representation of an integer, this will throw.
-     * It may be wrapped in a `Scalar`.
-     */
-    set(key, value) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== 'number')
-            throw new Error(`Expected a valid index, not ${key}.`);
-        const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
-            prev.value = value;
-        else
-            this.items[idx] = value;
-    }
-    toJSON(_, ctx) {
-        const seq = [];
-        if (ctx?.onCreate)
-            ctx.onCreate(seq);
-        let i = 0;
-        for (const item of this.items)
-            seq.push(toJS.toJS(item, String(i++), ctx));
-        return seq;
-    }
-    toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-            return JSON.stringify(this);
-        return stringifyCollection.stringifyCollection(this, ctx, {
-            blockItemPrefix: '- ',
-            flowChars: { start: '[', end: ']' },
-            itemIndent: (ctx.indent || '') + '  ',
-            onChompKeep,
-            onComment
-        });
-    }
-    static from(schema, obj, ctx) {
-        const { replacer } = ctx;
-        const seq = new this(schema);
-        if (obj && Symbol.iterator in Object(obj)) {
-            let i = 0;
-            for (let it of obj) {
-                if (typeof replacer === 'function') {
-                    const key = obj instanceof Set ? it : String(i++);
-                    it = replacer.call(obj, key, it);
-                }
-                seq.items.push(createNode.createNode(it, undefined, ctx));
-            }
-        }
-        return seq;
-    }
-}
-function asItemIndex(key) {
-    let idx = identity.isScalar(key) ? key.value : key;
-    if (idx && typeof idx === 'string')
-        idx = Number(idx);
-    return typeof idx === 'number' && Number.isInteger(idx) && idx >= 0
-        ? idx
-        : null;
-}
-
-exports.YAMLSeq = YAMLSeq;
-
-
-/***/ }),
-
-/***/ 97104:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var log = __nccwpck_require__(57249);
-var merge = __nccwpck_require__(90452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
-
-function addPairToJSMap(ctx, map, { key, value }) {
-    if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map, value);
-    // TODO: Should drop this special case for bare << handling
-    else if (merge.isMergeKey(ctx, key))
-        merge.addMergeToJSMap(ctx, map, value);
-    else {
-        const jsKey = toJS.toJS(key, '', ctx);
-        if (map instanceof Map) {
-            map.set(jsKey, toJS.toJS(value, jsKey, ctx));
-        }
-        else if (map instanceof Set) {
-            map.add(jsKey);
-        }
-        else {
-            const stringKey = stringifyKey(key, jsKey, ctx);
-            const jsValue = toJS.toJS(value, stringKey, ctx);
-            if (stringKey in map)
-                Object.defineProperty(map, stringKey, {
-                    value: jsValue,
-                    writable: true,
-                    enumerable: true,
-                    configurable: true
-                });
-            else
-                map[stringKey] = jsValue;
-        }
-    }
-    return map;
-}
-function stringifyKey(key, jsKey, ctx) {
-    if (jsKey === null)
-        return '';
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string
-    if (typeof jsKey !== 'object')
-        return String(jsKey);
-    if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify.createStringifyContext(ctx.doc, {});
-        strCtx.anchors = new Set();
-        for (const node of ctx.anchors.keys())
-            strCtx.anchors.add(node.anchor);
-        strCtx.inFlow = true;
-        strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
-        if (!ctx.mapKeyWarned) {
-            let jsonStr = JSON.stringify(strKey);
-            if (jsonStr.length > 40)
-                jsonStr = jsonStr.substring(0, 36) + '..."';
-            log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
-            ctx.mapKeyWarned = true;
-        }
-        return strKey;
-    }
-    return JSON.stringify(jsKey);
-}
-
-exports.addPairToJSMap = addPairToJSMap;
-
-
-/***/ }),
-
-/***/ 41127:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-const ALIAS = Symbol.for('yaml.alias');
-const DOC = Symbol.for('yaml.document');
-const MAP = Symbol.for('yaml.map');
-const PAIR = Symbol.for('yaml.pair');
-const SCALAR = Symbol.for('yaml.scalar');
-const SEQ = Symbol.for('yaml.seq');
-const NODE_TYPE = Symbol.for('yaml.node.type');
-const isAlias = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === ALIAS;
-const isDocument = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === DOC;
-const isMap = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === MAP;
-const isPair = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === PAIR;
-const isScalar = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SCALAR;
-const isSeq = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SEQ;
-function isCollection(node) {
-    if (node && typeof node === 'object')
-        switch (node[NODE_TYPE]) {
-            case MAP:
-            case SEQ:
-                return true;
-        }
-    return false;
-}
-function isNode(node) {
-    if (node && typeof node === 'object')
-        switch (node[NODE_TYPE]) {
-            case ALIAS:
-            case MAP:
-            case SCALAR:
-            case SEQ:
-                return true;
-        }
-    return false;
-}
-const hasAnchor = (node) => (isScalar(node) || isCollection(node)) && !!node.anchor;
-
-exports.ALIAS = ALIAS;
-exports.DOC = DOC;
-exports.MAP = MAP;
-exports.NODE_TYPE = NODE_TYPE;
-exports.PAIR = PAIR;
-exports.SCALAR = SCALAR;
-exports.SEQ = SEQ;
-exports.hasAnchor = hasAnchor;
-exports.isAlias = isAlias;
-exports.isCollection = isCollection;
-exports.isDocument = isDocument;
-exports.isMap = isMap;
-exports.isNode = isNode;
-exports.isPair = isPair;
-exports.isScalar = isScalar;
-exports.isSeq = isSeq;
-
-
-/***/ }),
-
-/***/ 74043:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-
-/**
- * Recursively convert any node or its contents to native JavaScript
- *
- * @param value - The input value
- * @param arg - If `value` defines a `toJSON()` method, use this
- *   as its first argument
- * @param ctx - Conversion context, originally set in Document#toJS(). If
- *   `{ keep: true }` is not set, output should be suitable for JSON
- *   stringification.
- */
-function toJS(value, arg, ctx) {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-return
-    if (Array.isArray(value))
-        return value.map((v, i) => toJS(v, String(i), ctx));
-    if (value && typeof value.toJSON === 'function') {
-        // eslint-disable-next-line @typescript-eslint/no-unsafe-call
-        if (!ctx || !identity.hasAnchor(value))
-            return value.toJSON(arg, ctx);
-        const data = { aliasCount: 0, count: 1, res: undefined };
-        ctx.anchors.set(value, data);
-        ctx.onCreate = res => {
-            data.res = res;
-            delete ctx.onCreate;
-        };
-        const res = value.toJSON(arg, ctx);
-        if (ctx.onCreate)
-            ctx.onCreate(res);
-        return res;
-    }
-    if (typeof value === 'bigint' && !ctx?.keep)
-        return Number(value);
-    return value;
-}
-
-exports.toJS = toJS;
-
-
-/***/ }),
-
-/***/ 60110:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
-var errors = __nccwpck_require__(91464);
-var stringifyString = __nccwpck_require__(83069);
-
-function resolveAsScalar(token, strict = true, onError) {
-    if (token) {
-        const _onError = (pos, code, message) => {
-            const offset = typeof pos === 'number' ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
-            if (onError)
-                onError(offset, code, message);
-            else
-                throw new errors.YAMLParseError([offset, offset + 1], code, message);
-        };
-        switch (token.type) {
-            case 'scalar':
-            case 'single-quoted-scalar':
-            case 'double-quoted-scalar':
-                return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
-            case 'block-scalar':
-                return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
-        }
-    }
-    return null;
-}
-/**
- * Create a new scalar token with `value`
- *
- * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
- * as this function does not support any schema operations and won't check for such conflicts.
- *
- * @param value The string representation of the value, which will have its content properly indented.
- * @param context.end Comments and whitespace after the end of the value, or after the block scalar header. If undefined, a newline will be added.
- * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
- * @param context.indent The indent level of the token.
- * @param context.inFlow Is this scalar within a flow collection? This may affect the resolved type of the token's value.
- * @param context.offset The offset position of the token.
- * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
- */
-function createScalarToken(value, context) {
-    const { implicitKey = false, indent, inFlow = false, offset = -1, type = 'PLAIN' } = context;
-    const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey,
-        indent: indent > 0 ? ' '.repeat(indent) : '',
-        inFlow,
-        options: { blockQuote: true, lineWidth: -1 }
-    });
-    const end = context.end ?? [
-        { type: 'newline', offset: -1, indent, source: '\n' }
-    ];
-    switch (source[0]) {
-        case '|':
-        case '>': {
-            const he = source.indexOf('\n');
-            const head = source.substring(0, he);
-            const body = source.substring(he + 1) + '\n';
-            const props = [
-                { type: 'block-scalar-header', offset, indent, source: head }
-            ];
-            if (!addEndtoBlockProps(props, end))
-                props.push({ type: 'newline', offset: -1, indent, source: '\n' });
-            return { type: 'block-scalar', offset, indent, props, source: body };
-        }
-        case '"':
-            return { type: 'double-quoted-scalar', offset, indent, source, end };
-        case "'":
-            return { type: 'single-quoted-scalar', offset, indent, source, end };
-        default:
-            return { type: 'scalar', offset, indent, source, end };
-    }
-}
-/**
- * Set the value of `token` to the given string `value`, overwriting any previous contents and type that it may have.
- *
- * Best efforts are made to retain any comments previously associated with the `token`,
- * though all contents within a collection's `items` will be overwritten.
- *
- * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
- * as this function does not support any schema operations and won't check for such conflicts.
- *
- * @param token Any token. If it does not include an `indent` value, the value will be stringified as if it were an implicit key.
- * @param value The string representation of the value, which will have its content properly indented.
- * @param context.afterKey In most cases, values after a key should have an additional level of indentation.
- * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
- * @param context.inFlow Being within a flow collection may affect the resolved type of the token's value.
- * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
- */
-function setScalarValue(token, value, context = {}) {
-    let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
-    let indent = 'indent' in token ? token.indent : null;
-    if (afterKey && typeof indent === 'number')
-        indent += 2;
-    if (!type)
-        switch (token.type) {
-            case 'single-quoted-scalar':
-                type = 'QUOTE_SINGLE';
-                break;
-            case 'double-quoted-scalar':
-                type = 'QUOTE_DOUBLE';
-                break;
-            case 'block-scalar': {
-                const header = token.props[0];
-                if (header.type !== 'block-scalar-header')
-                    throw new Error('Invalid block scalar header');
-                type = header.source[0] === '>' ? 'BLOCK_FOLDED' : 'BLOCK_LITERAL';
-                break;
-            }
-            default:
-                type = 'PLAIN';
-        }
-    const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey: implicitKey || indent === null,
-        indent: indent !== null && indent > 0 ? ' '.repeat(indent) : '',
-        inFlow,
-        options: { blockQuote: true, lineWidth: -1 }
-    });
-    switch (source[0]) {
-        case '|':
-        case '>':
-            setBlockScalarValue(token, source);
-            break;
-        case '"':
-            setFlowScalarValue(token, source, 'double-quoted-scalar');
-            break;
-        case "'":
-            setFlowScalarValue(token, source, 'single-quoted-scalar');
-            break;
-        default:
-            setFlowScalarValue(token, source, 'scalar');
-    }
-}
-function setBlockScalarValue(token, source) {
-    const he = source.indexOf('\n');
-    const head = source.substring(0, he);
-    const body = source.substring(he + 1) + '\n';
-    if (token.type === 'block-scalar') {
-        const header = token.props[0];
-        if (header.type !== 'block-scalar-header')
-            throw new Error('Invalid block scalar header');
-        header.source = head;
-        token.source = body;
-    }
-    else {
-        const { offset } = token;
-        const indent = 'indent' in token ? token.indent : -1;
-        const props = [
-            { type: 'block-scalar-header', offset, indent, source: head }
-        ];
-        if (!addEndtoBlockProps(props, 'end' in token ? token.end : undefined))
-            props.push({ type: 'newline', offset: -1, indent, source: '\n' });
-        for (const key of Object.keys(token))
-            if (key !== 'type' && key !== 'offset')
-                delete token[key];
-        Object.assign(token, { type: 'block-scalar', indent, props, source: body });
-    }
-}
-/** @returns `true` if last token is a newline */
-function addEndtoBlockProps(props, end) {
-    if (end)
-        for (const st of end)
-            switch (st.type) {
-                case 'space':
-                case 'comment':
-                    props.push(st);
-                    break;
-                case 'newline':
-                    props.push(st);
-                    return true;
-            }
-    return false;
-}
-function setFlowScalarValue(token, source, type) {
-    switch (token.type) {
-        case 'scalar':
-        case 'double-quoted-scalar':
-        case 'single-quoted-scalar':
-            token.type = type;
-            token.source = source;
-            break;
-        case 'block-scalar': {
-            const end = token.props.slice(1);
-            let oa = source.length;
-            if (token.props[0].type === 'block-scalar-header')
-                oa -= token.props[0].source.length;
-            for (const tok of end)
-                tok.offset += oa;
-            delete token.props;
-            Object.assign(token, { type, source, end });
-            break;
-        }
-        case 'block-map':
-        case 'block-seq': {
-            const offset = token.offset + source.length;
-            const nl = { type: 'newline', offset, indent: token.indent, source: '\n' };
-            delete token.items;
-            Object.assign(token, { type, source, end: [nl] });
-            break;
-        }
-        default: {
-            const indent = 'indent' in token ? token.indent : -1;
-            const end = 'end' in token && Array.isArray(token.end)
-                ? token.end.filter(st => st.type === 'space' ||
-                    st.type === 'comment' ||
-                    st.type === 'newline')
-                : [];
-            for (const key of Object.keys(token))
-                if (key !== 'type' && key !== 'offset')
-                    delete token[key];
-            Object.assign(token, { type, indent, source, end });
-        }
-    }
-}
-
-exports.createScalarToken = createScalarToken;
-exports.resolveAsScalar = resolveAsScalar;
-exports.setScalarValue = setScalarValue;
-
-
-/***/ }),
-
-/***/ 91733:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-/**
- * Stringify a CST document, token, or collection item
- *
- * Fair warning: This applies no validation whatsoever, and
- * simply concatenates the sources in their logical order.
- */
-const stringify = (cst) => 'type' in cst ? stringifyToken(cst) : stringifyItem(cst);
-function stringifyToken(token) {
-    switch (token.type) {
-        case 'block-scalar': {
-            let res = '';
-            for (const tok of token.props)
-                res += stringifyToken(tok);
-            return res + token.source;
-        }
-        case 'block-map':
-        case 'block-seq': {
-            let res = '';
-            for (const item of token.items)
-                res += stringifyItem(item);
-            return res;
-        }
-        case 'flow-collection': {
-            let res = token.start.source;
-            for (const item of token.items)
-                res += stringifyItem(item);
-            for (const st of token.end)
-                res += st.source;
-            return res;
-        }
-        case 'document': {
-            let res = stringifyItem(token);
-            if (token.end)
-                for (const st of token.end)
-                    res += st.source;
-            return res;
-        }
-        default: {
-            let res = token.source;
-            if ('end' in token && token.end)
-                for (const st of token.end)
-                    res += st.source;
-            return res;
-        }
-    }
-}
-function stringifyItem({ start, key, sep, value }) {
-    let res = '';
-    for (const st of start)
-        res += st.source;
-    if (key)
-        res += stringifyToken(key);
-    if (sep)
-        for (const st of sep)
-            res += st.source;
-    if (value)
-        res += stringifyToken(value);
-    return res;
-}
-
-exports.stringify = stringify;
-
-
-/***/ }),
-
-/***/ 97715:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-const BREAK = Symbol('break visit');
-const SKIP = Symbol('skip children');
-const REMOVE = Symbol('remove item');
-/**
- * Apply a visitor to a CST document or item.
- *
- * Walks through the tree (depth-first) starting from the root, calling a
- * `visitor` function with two arguments when entering each item:
- *   - `item`: The current item, which included the following members:
- *     - `start: SourceToken[]` – Source tokens before the key or value,
- *       possibly including its anchor or tag.
- *     - `key?: Token | null` – Set for pair values. May then be `null`, if
- *       the key before the `:` separator is empty.
- *     - `sep?: SourceToken[]` – Source tokens between the key and the value,
- *       which should include the `:` map value indicator if `value` is set.
- *     - `value?: Token` – The value of a sequence item, or of a map pair.
- *   - `path`: The steps from the root to the current node, as an array of
- *     `['key' | 'value', number]` tuples.
- *
- * The return value of the visitor may be used to control the traversal:
- *   - `undefined` (default): Do nothing and continue
- *   - `visit.SKIP`: Do not visit the children of this token, continue with
- *      next sibling
- *   - `visit.BREAK`: Terminate traversal completely
- *   - `visit.REMOVE`: Remove the current item, then continue with the next one
- *   - `number`: Set the index of the next step. This is useful especially if
- *     the index of the current token has changed.
- *   - `function`: Define the next visitor for this item. After the original
- *     visitor is called on item entry, next visitors are called after handling
- *     a non-empty `key` and when exiting the item.
- */
-function visit(cst, visitor) {
-    if ('type' in cst && cst.type === 'document')
-        cst = { start: cst.start, value: cst.value };
-    _visit(Object.freeze([]), cst, visitor);
-}
-// Without the `as symbol` casts, TS declares these in the `visit`
-// namespace using `var`, but then complains about that because
-// `unique symbol` must be `const`.
-/** Terminate visit traversal completely */
-visit.BREAK = BREAK;
-/** Do not visit the children of the current item */
-visit.SKIP = SKIP;
-/** Remove the current item */
-visit.REMOVE = REMOVE;
-/** Find the item at `path` from `cst` as the root */
-visit.itemAtPath = (cst, path) => {
-    let item = cst;
-    for (const [field, index] of path) {
-        const tok = item?.[field];
-        if (tok && 'items' in tok) {
-            item = tok.items[index];
-        }
-        else
-            return undefined;
-    }
-    return item;
-};
-/**
- * Get the immediate parent collection of the item at `path` from `cst` as the root.
- *
- * Throws an error if the collection is not found, which should never happen if the item itself exists.
- */
-visit.parentCollection = (cst, path) => {
-    const parent = visit.itemAtPath(cst, path.slice(0, -1));
-    const field = path[path.length - 1][0];
-    const coll = parent?.[field];
-    if (coll && 'items' in coll)
-        return coll;
-    throw new Error('Parent collection not found');
-};
-function _visit(path, item, visitor) {
-    let ctrl = visitor(item, path);
-    if (typeof ctrl === 'symbol')
-        return ctrl;
-    for (const field of ['key', 'value']) {
-        const token = item[field];
-        if (token && 'items' in token) {
-            for (let i = 0; i < token.items.length; ++i) {
-                const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
-                if (typeof ci === 'number')
-                    i = ci - 1;
-                else if (ci === BREAK)
-                    return BREAK;
-                else if (ci === REMOVE) {
-                    token.items.splice(i, 1);
-                    i -= 1;
-                }
-            }
-            if (typeof ctrl === 'function' && field === 'key')
-                ctrl = ctrl(item, path);
-        }
-    }
-    return typeof ctrl === 'function' ? ctrl(item, path) : ctrl;
-}
-
-exports.visit = visit;
-
-
-/***/ }),
-
-/***/ 3461:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var cstScalar = __nccwpck_require__(60110);
-var cstStringify = __nccwpck_require__(91733);
-var cstVisit = __nccwpck_require__(97715);
-
-/** The byte order mark */
-const BOM = '\u{FEFF}';
-/** Start of doc-mode */
-const DOCUMENT = '\x02'; // C0: Start of Text
-/** Unexpected end of flow-mode */
-const FLOW_END = '\x18'; // C0: Cancel
-/** Next token is a scalar value */
-const SCALAR = '\x1f'; // C0: Unit Separator
-/** @returns `true` if `token` is a flow or block collection */
-const isCollection = (token) => !!token && 'items' in token;
-/** @returns `true` if `token` is a flow or block scalar; not an alias */
-const isScalar = (token) => !!token &&
-    (token.type === 'scalar' ||
-        token.type === 'single-quoted-scalar' ||
-        token.type === 'double-quoted-scalar' ||
-        token.type === 'block-scalar');
-/* istanbul ignore next */
-/** Get a printable representation of a lexer token */
-function prettyToken(token) {
-    switch (token) {
-        case BOM:
-            return '<BOM>';
-        case DOCUMENT:
-            return '<DOC>';
-        case FLOW_END:
-            return '<FLOW_END>';
-        case SCALAR:
-            return '<SCALAR>';
-        default:
-            return JSON.stringify(token);
-    }
-}
-/** Identify the type of a lexer token. May return `null` for unknown tokens. */
-function tokenType(source) {
-    switch (source) {
-        case BOM:
-            return 'byte-order-mark';
-        case DOCUMENT:
-            return 'doc-mode';
-        case FLOW_END:
-            return 'flow-error-end';
-        case SCALAR:
-            return 'scalar';
-        case '---':
-            return 'doc-start';
-        case '...':
-            return 'doc-end';
-        case '':
-        case '\n':
-        case '\r\n':
-            return 'newline';
-        case '-':
-            return 'seq-item-ind';
-        case '?':
-            return 'explicit-key-ind';
-        case ':':
-            return 'map-value-ind';
-        case '{':
-            return 'flow-map-start';
-        case '}':
-            return 'flow-map-end';
-        case '[':
-            return 'flow-seq-start';
-        case ']':
-            return 'flow-seq-end';
-        case ',':
-            return 'comma';
-    }
-    switch (source[0]) {
-        case ' ':
-        case '\t':
-            return 'space';
-        case '#':
-            return 'comment';
-        case '%':
-            return 'directive-line';
-        case '*':
-            return 'alias';
-        case '&':
-            return 'anchor';
-        case '!':
-            return 'tag';
-        case "'":
-            return 'single-quoted-scalar';
-        case '"':
-            return 'double-quoted-scalar';
-        case '|':
-        case '>':
-            return 'block-scalar-header';
-    }
-    return null;
-}
-
-exports.createScalarToken = cstScalar.createScalarToken;
-exports.resolveAsScalar = cstScalar.resolveAsScalar;
-exports.setScalarValue = cstScalar.setScalarValue;
-exports.stringify = cstStringify.stringify;
-exports.visit = cstVisit.visit;
-exports.BOM = BOM;
-exports.DOCUMENT = DOCUMENT;
-exports.FLOW_END = FLOW_END;
-exports.SCALAR = SCALAR;
-exports.isCollection = isCollection;
-exports.isScalar = isScalar;
-exports.prettyToken = prettyToken;
-exports.tokenType = tokenType;
-
-
-/***/ }),
-
-/***/ 40361:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var cst = __nccwpck_require__(3461);
-
-/*
-START -> stream
-
-stream
-  directive -> line-end -> stream
-  indent + line-end -> stream
-  [else] -> line-start
-
-line-end
-  comment -> line-end
-  newline -> .
-  input-end -> END
-
-line-start
-  doc-start -> doc
-  doc-end -> stream
-  [else] -> indent -> block-start
-
-block-start
-  seq-item-start -> block-start
-  explicit-key-start -> block-start
-  map-value-start -> block-start
-  [else] -> doc
-
-doc
-  line-end -> line-start
-  spaces -> doc
-  anchor -> doc
-  tag -> doc
-  flow-start -> flow -> doc
-  flow-end -> error -> doc
-  seq-item-start -> error -> doc
-  explicit-key-start -> error -> doc
-  map-value-start -> doc
-  alias -> doc
-  quote-start -> quoted-scalar -> doc
-  block-scalar-header -> line-end -> block-scalar(min) -> line-start
-  [else] -> plain-scalar(false, min) -> doc
-
-flow
-  line-end -> flow
-  spaces -> flow
-  anchor -> flow
-  tag -> flow
-  flow-start -> flow -> flow
-  flow-end -> .
-  seq-item-start -> error -> flow
-  explicit-key-start -> flow
-  map-value-start -> flow
-  alias -> flow
-  quote-start -> quoted-scalar -> flow
-  comma -> flow
-  [else] -> plain-scalar(true, 0) -> flow
-
-quoted-scalar
-  quote-end -> .
-  [else] -> quoted-scalar
-
-block-scalar(min)
-  newline + peek(indent < min) -> .
-  [else] -> block-scalar(min)
-
-plain-scalar(is-flow, min)
-  scalar-end(is-flow) -> .
-  peek(newline + (indent < min)) -> .
-  [else] -> plain-scalar(min)
-*/
-function isEmpty(ch) {
-    switch (ch) {
-        case undefined:
-        case ' ':
-        case '\n':
-        case '\r':
-        case '\t':
-            return true;
-        default:
-            return false;
-    }
-}
-const hexDigits = new Set('0123456789ABCDEFabcdef');
-const tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
-const flowIndicatorChars = new Set(',[]{}');
-const invalidAnchorChars = new Set(' ,[]{}\n\r\t');
-const isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
-/**
- * Splits an input string into lexical tokens, i.e. smaller strings that are
- * easily identifiable by `tokens.tokenType()`.
- *
- * Lexing starts always in a "stream" context. Incomplete input may be buffered
- * until a complete token can be emitted.
- *
- * In addition to slices of the original input, the following control characters
- * may also be emitted:
- *
- * - `\x02` (Start of Text): A document starts with the next token
- * - `\x18` (Cancel): Unexpected end of flow-mode (indicates an error)
- * - `\x1f` (Unit Separator): Next token is a scalar value
- * - `\u{FEFF}` (Byte order mark): Emitted separately outside documents
- */
-class Lexer {
-    constructor() {
-        /**
-         * Flag indicating whether the end of the current buffer marks the end of
-         * all input
-         */
-        this.atEnd = false;
-        /**
-         * Explicit indent set in block scalar header, as an offset from the current
-         * minimum indent, so e.g. set to 1 from a header `|2+`. Set to -1 if not
-         * explicitly set.
-         */
-        this.blockScalarIndent = -1;
-        /**
-         * Block scalars that include a + (keep) chomping indicator in their header
-         * include trailing empty lines, which are otherwise excluded from the
-         * scalar's contents.
-         */
-        this.blockScalarKeep = false;
-        /** Current input */
-        this.buffer = '';
-        /**
-         * Flag noting whether the map value indicator : can immediately follow this
-         * node within a flow context.
-         */
-        this.flowKey = false;
-        /** Count of surrounding flow collection levels. */
-        this.flowLevel = 0;
-        /**
-         * Minimum level of indentation required for next lines to be parsed as a
-         * part of the current scalar value.
-         */
-        this.indentNext = 0;
-        /** Indentation level of the current line. */
-        this.indentValue = 0;
-        /** Position of the next \n character. */
-        this.lineEndPos = null;
-        /** Stores the state of the lexer if reaching the end of incpomplete input */
-        this.next = null;
-        /** A pointer to `buffer`; the current position of the lexer. */
-        this.pos = 0;
-    }
-    /**
-     * Generate YAML tokens from the `source` string. If `incomplete`,
-     * a part of the last line may be left as a buffer for the next call.
-     *
-     * @returns A generator of lexical tokens
-     */
-    *lex(source, incomplete = false) {
-        if (source) {
-            if (typeof source !== 'string')
-                throw TypeError('source is not a string');
-            this.buffer = this.buffer ? this.buffer + source : source;
-            this.lineEndPos = null;
-        }
-        this.atEnd = !incomplete;
-        let next = this.next ?? 'stream';
-        while (next && (incomplete || this.hasChars(1)))
-            next = yield* this.parseNext(next);
-    }
-    atLineEnd() {
-        let i = this.pos;
-        let ch = this.buffer[i];
-        while (ch === ' ' || ch === '\t')
-            ch = this.buffer[++i];
-        if (!ch || ch === '#' || ch === '\n')
-            return true;
-        if (ch === '\r')
-            return this.buffer[i + 1] === '\n';
-        return false;
-    }
-    charAt(n) {
-        return this.buffer[this.pos + n];
-    }
-    continueScalar(offset) {
-        let ch = this.buffer[offset];
-        if (this.indentNext > 0) {
-            let indent = 0;
-            while (ch === ' ')
-                ch = this.buffer[++indent + offset];
-            if (ch === '\r') {
-                const next = this.buffer[indent + offset + 1];
-                if (next === '\n' || (!next && !this.atEnd))
-                    return offset + indent + 1;
-            }
-            return ch === '\n' || indent >= this.indentNext || (!ch && !this.atEnd)
-                ? offset + indent
-                : -1;
-        }
-        if (ch === '-' || ch === '.') {
-            const dt = this.buffer.substr(offset, 3);
-            if ((dt === '---' || dt === '...') && isEmpty(this.buffer[offset + 3]))
-                return -1;
-        }
-        return offset;
-    }
-    getLine() {
-        let end = this.lineEndPos;
-        if (typeof end !== 'number' || (end !== -1 && end < this.pos)) {
-            end = this.buffer.indexOf('\n', this.pos);
-            this.lineEndPos = end;
-        }
-        if (end === -1)
-            return this.atEnd ? this.buffer.substring(this.pos) : null;
-        if (this.buffer[end - 1] === '\r')
-            end -= 1;
-        return this.buffer.substring(this.pos, end);
-    }
-    hasChars(n) {
-        return this.pos + n <= this.buffer.length;
-    }
-    setNext(state) {
-        this.buffer = this.buffer.substring(this.pos);
-        this.pos = 0;
-        this.lineEndPos = null;
-        this.next = state;
-        return null;
-    }
-    peek(n) {
-        return this.buffer.substr(this.pos, n);
-    }
-    *parseNext(next) {
-        switch (next) {
-            case 'stream':
-                return yield* this.parseStream();
-            case 'line-start':
-                return yield* this.parseLineStart();
-            case 'block-start':
-                return yield* this.parseBlockStart();
-            case 'doc':
-                return yield* this.parseDocument();
-            case 'flow':
-                return yield* this.parseFlowCollection();
-            case 'quoted-scalar':
-                return yield* this.parseQuotedScalar();
-            case 'block-scalar':
-                return yield* this.parseBlockScalar();
-            case 'plain-scalar':
-                return yield* this.parsePlainScalar();
-        }
-    }
-    *parseStream() {
-        let line = this.getLine();
-        if (line === null)
-            return this.setNext('stream');
-        if (line[0] === cst.BOM) {
-            yield* this.pushCount(1);
-            line = line.substring(1);
-        }
-        if (line[0] === '%') {
-            let dirEnd = line.length;
-            let cs = line.indexOf('#');
-            while (cs !== -1) {
-                const ch = line[cs - 1];
-                if (ch === ' ' || ch === '\t') {
-                    dirEnd = cs - 1;
-                    break;
-                }
-                else {
-                    cs = line.indexOf('#', cs + 1);
-                }
-            }
-            while (true) {
-                const ch = line[dirEnd - 1];
-                if (ch === ' ' || ch === '\t')
-                    dirEnd -= 1;
-                else
-                    break;
-            }
-            const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
-            yield* this.pushCount(line.length - n); // possible comment
-            this.pushNewline();
-            return 'stream';
-        }
-        if (this.atLineEnd()) {
-            const sp = yield* this.pushSpaces(true);
-            yield* this.pushCount(line.length - sp);
-            yield* this.pushNewline();
-            return 'stream';
-        }
-        yield cst.DOCUMENT;
-        return yield* this.parseLineStart();
-    }
-    *parseLineStart() {
-        const ch = this.charAt(0);
-        if (!ch && !this.atEnd)
-            return this.setNext('line-start');
-        if (ch === '-' || ch === '.') {
-            if (!this.atEnd && !this.hasChars(4))
-                return this.setNext('line-start');
-            const s = this.peek(3);
-            if ((s === '---' || s === '...') && isEmpty(this.charAt(3))) {
-                yield* this.pushCount(3);
-                this.indentValue = 0;
-                this.indentNext = 0;
-                return s === '---' ? 'doc' : 'stream';
-            }
-        }
-        this.indentValue = yield* this.pushSpaces(false);
-        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
-            this.indentNext = this.indentValue;
-        return yield* this.parseBlockStart();
-    }
-    *parseBlockStart() {
-        const [ch0, ch1] = this.peek(2);
-        if (!ch1 && !this.atEnd)
-            return this.setNext('block-start');
-        if ((ch0 === '-' || ch0 === '?' || ch0 === ':') && isEmpty(ch1)) {
-            const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
-            this.indentNext = this.indentValue + 1;
-            this.indentValue += n;
-            return 'block-start';
-        }
-        return 'doc';
-    }
-    *parseDocument() {
-        yield* this.pushSpaces(true);
-        const line = this.getLine();
-        if (line === null)
-            return this.setNext('doc');
-        let n = yield* this.pushIndicators();
-        switch (line[n]) {
-            case '#':
-                yield* this.pushCount(line.length - n);
-            // fallthrough
-            case undefined:
-                yield* this.pushNewline();
-                return yield* this.parseLineStart();
-            case '{':
-            case '[':
-                yield* this.pushCount(1);
-                this.flowKey = false;
-                this.flowLevel = 1;
-                return 'flow';
-            case '}':
-            case ']':
-                // this is an error
-                yield* this.pushCount(1);
-                return 'doc';
-            case '*':
-                yield* this.pushUntil(isNotAnchorChar);
-                return 'doc';
-            case '"':
-            case "'":
-                return yield* this.parseQuotedScalar();
-            case '|':
-            case '>':
-                n += yield* this.parseBlockScalarHeader();
-                n += yield* this.pushSpaces(true);
-                yield* this.pushCount(line.length - n);
-                yield* this.pushNewline();
-                return yield* this.parseBlockScalar();
-            default:
-                return yield* this.parsePlainScalar();
-        }
-    }
-    *parseFlowCollection() {
-        let nl, sp;
-        let indent = -1;
-        do {
-            nl = yield* this.pushNewline();
-            if (nl > 0) {
-                sp = yield* this.pushSpaces(false);
-                this.indentValue = indent = sp;
-            }
-            else {
-                sp = 0;
-            }
-            sp += yield* this.pushSpaces(true);
-        } while (nl + sp > 0);
-        const line = this.getLine();
-        if (line === null)
-            return this.setNext('flow');
-        if ((indent !== -1 && indent < this.indentNext && line[0] !== '#') ||
-            (indent === 0 &&
-                (line.startsWith('---') || line.startsWith('...')) &&
-                isEmpty(line[3]))) {
-            // Allowing for the terminal ] or } at the same (rather than greater)
-            // indent level as the initial [ or { is technically invalid, but
-            // failing here would be surprising to users.
-            const atFlowEndMarker = indent === this.indentNext - 1 &&
-                this.flowLevel === 1 &&
-                (line[0] === ']' || line[0] === '}');
-            if (!atFlowEndMarker) {
-                // this is an error
-                this.flowLevel = 0;
-                yield cst.FLOW_END;
-                return yield* this.parseLineStart();
-            }
-        }
-        let n = 0;
-        while (line[n] === ',') {
-            n += yield* this.pushCount(1);
-            n += yield* this.pushSpaces(true);
-            this.flowKey = false;
-        }
-        n += yield* this.pushIndicators();
-        switch (line[n]) {
-            case undefined:
-                return 'flow';
-            case '#':
-                yield* this.pushCount(line.length - n);
-                return 'flow';
-            case '{':
-            case '[':
-                yield* this.pushCount(1);
-                this.flowKey = false;
-                this.flowLevel += 1;
-                return 'flow';
-            case '}':
-            case ']':
-                yield* this.pushCount(1);
-                this.flowKey = true;
-                this.flowLevel -= 1;
-                return this.flowLevel ? 'flow' : 'doc';
-            case '*':
-                yield* this.pushUntil(isNotAnchorChar);
-                return 'flow';
-            case '"':
-            case "'":
-                this.flowKey = true;
-                return yield* this.parseQuotedScalar();
-            case ':': {
-                const next = this.charAt(1);
-                if (this.flowKey || isEmpty(next) || next === ',') {
-                    this.flowKey = false;
-                    yield* this.pushCount(1);
-                    yield* this.pushSpaces(true);
-                    return 'flow';
-                }
-            }
-            // fallthrough
-            default:
-                this.flowKey = false;
-                return yield* this.parsePlainScalar();
-        }
-    }
-    *parseQuotedScalar() {
-        const quote = this.charAt(0);
-        let end = this.buffer.indexOf(quote, this.pos + 1);
-        if (quote === "'") {
-            while (end !== -1 && this.buffer[end + 1] === "'")
-                end = this.buffer.indexOf("'", end + 2);
-        }
-        else {
-            // double-quote
-            while (end !== -1) {
-                let n = 0;
-                while (this.buffer[end - 1 - n] === '\\')
-                    n += 1;
-                if (n % 2 === 0)
-                    break;
-                end = this.buffer.indexOf('"', end + 1);
-            }
-        }
-        // Only looking for newlines within the quotes
-        const qb = this.buffer.substring(0, end);
-        let nl = qb.indexOf('\n', this.pos);
-        if (nl !== -1) {
-            while (nl !== -1) {
-                const cs = this.continueScalar(nl + 1);
-                if (cs === -1)
-                    break;
-                nl = qb.indexOf('\n', cs);
-            }
-            if (nl !== -1) {
-                // this is an error caused by an unexpected unindent
-                end = nl - (qb[nl - 1] === '\r' ? 2 : 1);
-            }
-        }
-        if (end === -1) {
-            if (!this.atEnd)
-                return this.setNext('quoted-scalar');
-            end = this.buffer.length;
-        }
-        yield* this.pushToIndex(end + 1, false);
-        return this.flowLevel ? 'flow' : 'doc';
-    }
-    *parseBlockScalarHeader() {
-        this.blockScalarIndent = -1;
-        this.blockScalarKeep = false;
-        let i = this.pos;
-        while (true) {
-            const ch = this.buffer[++i];
-            if (ch === '+')
-                this.blockScalarKeep = true;
-            else if (ch > '0' && ch <= '9')
-                this.blockScalarIndent = Number(ch) - 1;
-            else if (ch !== '-')
-                break;
-        }
-        return yield* this.pushUntil(ch => isEmpty(ch) || ch === '#');
-    }
-    *parseBlockScalar() {
-        let nl = this.pos - 1; // may be -1 if this.pos === 0
-        let indent = 0;
-        let ch;
-        loop: for (let i = this.pos; (ch = this.buffer[i]); ++i) {
-            switch (ch) {
-                case ' ':
-                    indent += 1;
-                    break;
-                case '\n':
-                    nl = i;
-                    indent = 0;
-                    break;
-                case '\r': {
-                    const next = this.buffer[i + 1];
-                    if (!next && !this.atEnd)
-                        return this.setNext('block-scalar');
-                    if (next === '\n')
-                        break;
-                } // fallthrough
-                default:
-                    break loop;
-            }
-        }
-        if (!ch && !this.atEnd)
-            return this.setNext('block-scalar');
-        if (indent >= this.indentNext) {
-            if (this.blockScalarIndent === -1)
-                this.indentNext = indent;
-            else {
-                this.indentNext =
-                    this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
-            }
-            do {
-                const cs = this.continueScalar(nl + 1);
-                if (cs === -1)
-                    break;
-                nl = this.buffer.indexOf('\n', cs);
-            } while (nl !== -1);
-            if (nl === -1) {
-                if (!this.atEnd)
-                    return this.setNext('block-scalar');
-                nl = this.buffer.length;
-            }
-        }
-        // Trailing insufficiently indented tabs are invalid.
-        // To catch that during parsing, we include them in the block scalar value.
-        let i = nl + 1;
-        ch = this.buffer[i];
-        while (ch === ' ')
-            ch = this.buffer[++i];
-        if (ch === '\t') {
-            while (ch === '\t' || ch === ' ' || ch === '\r' || ch === '\n')
-                ch = this.buffer[++i];
-            nl = i - 1;
-        }
-        else if (!this.blockScalarKeep) {
-            do {
-                let i = nl - 1;
-                let ch = this.buffer[i];
-                if (ch === '\r')
-                    ch = this.buffer[--i];
-                const lastChar = i; // Drop the line if last char not more indented
-                while (ch === ' ')
-                    ch = this.buffer[--i];
-                if (ch === '\n' && i >= this.pos && i + 1 + indent > lastChar)
-                    nl = i;
-                else
-                    break;
-            } while (true);
-        }
-        yield cst.SCALAR;
-        yield* this.pushToIndex(nl + 1, true);
-        return yield* this.parseLineStart();
-    }
-    *parsePlainScalar() {
-        const inFlow = this.flowLevel > 0;
-        let end = this.pos - 1;
-        let i = this.pos - 1;
-        let ch;
-        while ((ch = this.buffer[++i])) {
-            if (ch === ':') {
-                const next = this.buffer[i + 1];
-                if (isEmpty(next) || (inFlow && flowIndicatorChars.has(next)))
-                    break;
-                end = i;
-            }
-            else if (isEmpty(ch)) {
-                let next = this.buffer[i + 1];
-                if (ch === '\r') {
-                    if (next === '\n') {
-                        i += 1;
-                        ch = '\n';
-                        next = this.buffer[i + 1];
-                    }
-                    else
-                        end = i;
-                }
-                if (next === '#' || (inFlow && flowIndicatorChars.has(next)))
-                    break;
-                if (ch === '\n') {
-                    const cs = this.continueScalar(i + 1);
-                    if (cs === -1)
-                        break;
-                    i = Math.max(i, cs - 2); // to advance, but still account for ' #'
-                }
-            }
-            else {
-                if (inFlow && flowIndicatorChars.has(ch))
-                    break;
-                end = i;
-            }
-        }
-        if (!ch && !this.atEnd)
-            return this.setNext('plain-scalar');
-        yield cst.SCALAR;
-        yield* this.pushToIndex(end + 1, true);
-        return inFlow ? 'flow' : 'doc';
-    }
-    *pushCount(n) {
-        if (n > 0) {
-            yield this.buffer.substr(this.pos, n);
-            this.pos += n;
-            return n;
-        }
-        return 0;
-    }
-    *pushToIndex(i, allowEmpty) {
-        const s = this.buffer.slice(this.pos, i);
-        if (s) {
-            yield s;
-            this.pos += s.length;
-            return s.length;
-        }
-        else if (allowEmpty)
-            yield '';
-        return 0;
-    }
-    *pushIndicators() {
-        let n = 0;
-        loop: while (true) {
-            switch (this.charAt(0)) {
-                case '!':
-                    n += yield* this.pushTag();
-                    n += yield* this.pushSpaces(true);
-                    continue loop;
-                case '&':
-                    n += yield* this.pushUntil(isNotAnchorChar);
-                    n += yield* this.pushSpaces(true);
-                    continue loop;
-                case '-': // this is an error
-                case '?': // this is an error outside flow collections
-                case ':': {
-                    const inFlow = this.flowLevel > 0;
-                    const ch1 = this.charAt(1);
-                    if (isEmpty(ch1) || (inFlow && flowIndicatorChars.has(ch1))) {
-                        if (!inFlow)
-                            this.indentNext = this.indentValue + 1;
-                        else if (this.flowKey)
-                            this.flowKey = false;
-                        n += yield* this.pushCount(1);
-                        n += yield* this.pushSpaces(true);
-                        continue loop;
-                    }
-                }
-            }
-            break loop;
-        }
-        return n;
-    }
-    *pushTag() {
-        if (this.charAt(1) === '<') {
-            let i = this.pos + 2;
-            let ch = this.buffer[i];
-            while (!isEmpty(ch) && ch !== '>')
-                ch = this.buffer[++i];
-            return yield* this.pushToIndex(ch === '>' ? i + 1 : i, false);
-        }
-        else {
-            let i = this.pos + 1;
-            let ch = this.buffer[i];
-            while (ch) {
-                if (tagChars.has(ch))
-                    ch = this.buffer[++i];
-                else if (ch === '%' &&
-                    hexDigits.has(this.buffer[i + 1]) &&
-                    hexDigits.has(this.buffer[i + 2])) {
-                    ch = this.buffer[(i += 3)];
-                }
-                else
-                    break;
-            }
-            return yield* this.pushToIndex(i, false);
-        }
-    }
-    *pushNewline() {
-        const ch = this.buffer[this.pos];
-        if (ch === '\n')
-            return yield* this.pushCount(1);
-        else if (ch === '\r' && this.charAt(1) === '\n')
-            return yield* this.pushCount(2);
-        else
-            return 0;
-    }
-    *pushSpaces(allowTabs) {
-        let i = this.pos - 1;
-        let ch;
-        do {
-            ch = this.buffer[++i];
-        } while (ch === ' ' || (allowTabs && ch === '\t'));
-        const n = i - this.pos;
-        if (n > 0) {
-            yield this.buffer.substr(this.pos, n);
-            this.pos = i;
-        }
-        return n;
-    }
-    *pushUntil(test) {
-        let i = this.pos;
-        let ch = this.buffer[i];
-        while (!test(ch))
-            ch = this.buffer[++i];
-        return yield* this.pushToIndex(i, false);
-    }
-}
-
-exports.Lexer = Lexer;
-
-
-/***/ }),
-
-/***/ 66628:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-/**
- * Tracks newlines during parsing in order to provide an efficient API for
- * determining the one-indexed `{ line, col }` position for any offset
- * within the input.
- */
-class LineCounter {
-    constructor() {
-        this.lineStarts = [];
-        /**
-         * Should be called in ascending order. Otherwise, call
-         * `lineCounter.lineStarts.sort()` before calling `linePos()`.
-         */
-        this.addNewLine = (offset) => this.lineStarts.push(offset);
-        /**
-         * Performs a binary search and returns the 1-indexed { line, col }
-         * position of `offset`. If `line === 0`, `addNewLine` has never been
-         * called or `offset` is before the first known newline.
-         */
-        this.linePos = (offset) => {
-            let low = 0;
-            let high = this.lineStarts.length;
-            while (low < high) {
-                const mid = (low + high) >> 1; // Math.floor((low + high) / 2)
-                if (this.lineStarts[mid] < offset)
-                    low = mid + 1;
-                else
-                    high = mid;
-            }
-            if (this.lineStarts[low] === offset)
-                return { line: low + 1, col: 1 };
-            if (low === 0)
-                return { line: 0, col: offset };
-            const start = this.lineStarts[low - 1];
-            return { line: low, col: offset - start + 1 };
-        };
-    }
-}
-
-exports.LineCounter = LineCounter;
-
-
-/***/ }),
-
-/***/ 3456:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
-
-function includesToken(list, type) {
-    for (let i = 0; i < list.length; ++i)
-        if (list[i].type === type)
-            return true;
-    return false;
-}
-function findNonEmptyIndex(list) {
-    for (let i = 0; i < list.length; ++i) {
-        switch (list[i].type) {
-            case 'space':
-            case 'comment':
-            case 'newline':
-                break;
-            default:
-                return i;
-        }
-    }
-    return -1;
-}
-function isFlowToken(token) {
-    switch (token?.type) {
-        case 'alias':
-        case 'scalar':
-        case 'single-quoted-scalar':
-        case 'double-quoted-scalar':
-        case 'flow-collection':
-            return true;
-        default:
-            return false;
-    }
-}
-function getPrevProps(parent) {
-    switch (parent.type) {
-        case 'document':
-            return parent.start;
-        case 'block-map': {
-            const it = parent.items[parent.items.length - 1];
-            return it.sep ?? it.start;
-        }
-        case 'block-seq':
-            return parent.items[parent.items.length - 1].start;
-        /* istanbul ignore next should not happen */
-        default:
-            return [];
-    }
-}
-/** Note: May modify input array */
-function getFirstKeyStartProps(prev) {
-    if (prev.length === 0)
-        return [];
-    let i = prev.length;
-    loop: while (--i >= 0) {
-        switch (prev[i].type) {
-            case 'doc-start':
-            case 'explicit-key-ind':
-            case 'map-value-ind':
-            case 'seq-item-ind':
-            case 'newline':
-                break loop;
-        }
-    }
-    while (prev[++i]?.type === 'space') {
-        /* loop */
-    }
-    return prev.splice(i, prev.length);
-}
-function arrayPushArray(target, source) {
-    // May exhaust call stack with large `source` array
-    if (source.length < 1e5)
-        Array.prototype.push.apply(target, source);
-    else
-        for (let i = 0; i < source.length; ++i)
-            target.push(source[i]);
-}
-function fixFlowSeqItems(fc) {
-    if (fc.start.type === 'flow-seq-start') {
-        for (const it of fc.items) {
-            if (it.sep &&
-                !it.value &&
-                !includesToken(it.start, 'explicit-key-ind') &&
-                !includesToken(it.sep, 'map-value-ind')) {
-                if (it.key)
-                    it.value = it.key;
-                delete it.key;
-                if (isFlowToken(it.value)) {
-                    if (it.value.end)
-                        arrayPushArray(it.value.end, it.sep);
-                    else
-                        it.value.end = it.sep;
-                }
-                else
-                    arrayPushArray(it.start, it.sep);
-                delete it.sep;
-            }
-        }
-    }
-}
-/**
- * A YAML concrete syntax tree (CST) parser
- *
- * ```ts
- * const src: string = ...
- * for (const token of new Parser().parse(src)) {
- *   // token: Token
- * }
- * ```
- *
- * To use the parser with a user-provided lexer:
- *
- * ```ts
- * function* parse(source: string, lexer: Lexer) {
- *   const parser = new Parser()
- *   for (const lexeme of lexer.lex(source))
- *     yield* parser.next(lexeme)
- *   yield* parser.end()
- * }
- *
- * const src: string = ...
- * const lexer = new Lexer()
- * for (const token of parse(src, lexer)) {
- *   // token: Token
- * }
- * ```
- */
-class Parser {
-    /**
-     * @param onNewLine - If defined, called separately with the start position of
-     *   each new line (in `parse()`, including the start of input).
-     */
-    constructor(onNewLine) {
-        /** If true, space and sequence indicators count as indentation */
-        this.atNewLine = true;
-        /** If true, next token is a scalar value */
-        this.atScalar = false;
-        /** Current indentation level */
-        this.indent = 0;
-        /** Current offset since the start of parsing */
-        this.offset = 0;
-        /** On the same line with a block map key */
-        this.onKeyLine = false;
-        /** Top indicates the node that's currently being built */
-        this.stack = [];
-        /** The source of the current token, set in parse() */
-        this.source = '';
-        /** The type of the current token, set in parse() */
-        this.type = '';
-        // Must be defined after `next()`
-        this.lexer = new lexer.Lexer();
-        this.onNewLine = onNewLine;
-    }
-    /**
-     * Parse `source` as a YAML stream.
-     * If `incomplete`, a part of the last line may be left as a buffer for the next call.
-     *
-     * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
-     *
-     * @returns A generator of tokens representing each directive, document, and other structure.
-     */
-    *parse(source, incomplete = false) {
-        if (this.onNewLine && this.offset === 0)
-            this.onNewLine(0);
-        for (const lexeme of this.lexer.lex(source, incomplete))
-            yield* this.next(lexeme);
-        if (!incomplete)
-            yield* this.end();
-    }
-    /**
-     * Advance the parser by the `source` of one lexical token.
-     */
-    *next(source) {
-        this.source = source;
-        if (node_process.env.LOG_TOKENS)
-            console.log('|', cst.prettyToken(source));
-        if (this.atScalar) {
-            this.atScalar = false;
-            yield* this.step();
-            this.offset += source.length;
-            return;
-        }
-        const type = cst.tokenType(source);
-        if (!type) {
-            const message = `Not a YAML token: ${source}`;
-            yield* this.pop({ type: 'error', offset: this.offset, message, source });
-            this.offset += source.length;
-        }
-        else if (type === 'scalar') {
-            this.atNewLine = false;
-            this.atScalar = true;
-            this.type = 'scalar';
-        }
-        else {
-            this.type = type;
-            yield* this.step();
-            switch (type) {
-                case 'newline':
-                    this.atNewLine = true;
-                    this.indent = 0;
-                    if (this.onNewLine)
-                        this.onNewLine(this.offset + source.length);
-                    break;
-                case 'space':
-                    if (this.atNewLine && source[0] === ' ')
-                        this.indent += source.length;
-                    break;
-                case 'explicit-key-ind':
-                case 'map-value-ind':
-                case 'seq-item-ind':
-                    if (this.atNewLine)
-                        this.indent += source.length;
-                    break;
-                case 'doc-mode':
-                case 'flow-error-end':
-                    return;
-                default:
-                    this.atNewLine = false;
-            }
-            this.offset += source.length;
-        }
-    }
-    /** Call at end of input to push out any remaining constructions */
-    *end() {
-        while (this.stack.length > 0)
-            yield* this.pop();
-    }
-    get sourceToken() {
-        const st = {
-            type: this.type,
-            offset: this.offset,
-            indent: this.indent,
-            source: this.source
-        };
-        return st;
-    }
-    *step() {
-        const top = this.peek(1);
-        if (this.type === 'doc-end' && top?.type !== 'doc-end') {
-            while (this.stack.length > 0)
-                yield* this.pop();
-            this.stack.push({
-                type: 'doc-end',
-                offset: this.offset,
-                source: this.source
-            });
-            return;
-        }
-        if (!top)
-            return yield* this.stream();
-        switch (top.type) {
-            case 'document':
-                return yield* this.document(top);
-            case 'alias':
-            case 'scalar':
-            case 'single-quoted-scalar':
-            case 'double-quoted-scalar':
-                return yield* this.scalar(top);
-            case 'block-scalar':
-                return yield* this.blockScalar(top);
-            case 'block-map':
-                return yield* this.blockMap(top);
-            case 'block-seq':
-                return yield* this.blockSequence(top);
-            case 'flow-collection':
-                return yield* this.flowCollection(top);
-            case 'doc-end':
-                return yield* this.documentEnd(top);
-        }
-        /* istanbul ignore next should not happen */
-        yield* this.pop();
-    }
-    peek(n) {
-        return this.stack[this.stack.length - n];
-    }
-    *pop(error) {
-        const token = error ?? this.stack.pop();
-        /* istanbul ignore if should not happen */
-        if (!token) {
-            const message = 'Tried to pop an empty stack';
-            yield { type: 'error', offset: this.offset, source: '', message };
-        }
-        else if (this.stack.length === 0) {
-            yield token;
-        }
-        else {
-            const top = this.peek(1);
-            if (token.type === 'block-scalar') {
-                // Block scalars use their parent rather than header indent
-                token.indent = 'indent' in top ? top.indent : 0;
-            }
-            else if (token.type === 'flow-collection' && top.type === 'document') {
-                // Ignore all indent for top-level flow collections
-                token.indent = 0;
-            }
-            if (token.type === 'flow-collection')
-                fixFlowSeqItems(token);
-            switch (top.type) {
-                case 'document':
-                    top.value = token;
-                    break;
-                case 'block-scalar':
-                    top.props.push(token); // error
-                    break;
-                case 'block-map': {
-                    const it = top.items[top.items.length - 1];
-                    if (it.value) {
-                        top.items.push({ start: [], key: token, sep: [] });
-                        this.onKeyLine = true;
-                        return;
-                    }
-                    else if (it.sep) {
-                        it.value = token;
-                    }
-                    else {
-                        Object.assign(it, { key: token, sep: [] });
-                        this.onKeyLine = !it.explicitKey;
-                        return;
-                    }
-                    break;
-                }
-                case 'block-seq': {
-                    const it = top.items[top.items.length - 1];
-                    if (it.value)
-                        top.items.push({ start: [], value: token });
-                    else
-                        it.value = token;
-                    break;
-                }
-                case 'flow-collection': {
-                    const it = top.items[top.items.length - 1];
-                    if (!it || it.value)
-                        top.items.push({ start: [], key: token, sep: [] });
-                    else if (it.sep)
-                        it.value = token;
-                    else
-                        Object.assign(it, { key: token, sep: [] });
-                    return;
-                }
-                /* istanbul ignore next should not happen */
-                default:
-                    yield* this.pop();
-                    yield* this.pop(token);
-            }
-            if ((top.type === 'document' ||
-                top.type === 'block-map' ||
-                top.type === 'block-seq') &&
-                (token.type === 'block-map' || token.type === 'block-seq')) {
-                const last = token.items[token.items.length - 1];
-                if (last &&
-                    !last.sep &&
-                    !last.value &&
-                    last.start.length > 0 &&
-                    findNonEmptyIndex(last.start) === -1 &&
-                    (token.indent === 0 ||
-                        last.start.every(st => st.type !== 'comment' || st.indent < token.indent))) {
-                    if (top.type === 'document')
-                        top.end = last.start;
-                    else
-                        top.items.push({ start: last.start });
-                    token.items.splice(-1, 1);
-                }
-            }
-        }
-    }
-    *stream() {
-        switch (this.type) {
-            case 'directive-line':
-                yield { type: 'directive', offset: this.offset, source: this.source };
-                return;
-            case 'byte-order-mark':
-            case 'space':
-            case 'comment':
-            case 'newline':
-                yield this.sourceToken;
-                return;
-            case 'doc-mode':
-            case 'doc-start': {
-                const doc = {
-                    type: 'document',
-                    offset: this.offset,
-                    start: []
-                };
-                if (this.type === 'doc-start')
-                    doc.start.push(this.sourceToken);
-                this.stack.push(doc);
-                return;
-            }
-        }
-        yield {
-            type: 'error',
-            offset: this.offset,
-            message: `Unexpected ${this.type} token in YAML stream`,
-            source: this.source
-        };
-    }
-    *document(doc) {
-        if (doc.value)
-            return yield* this.lineEnd(doc);
-        switch (this.type) {
-            case 'doc-start': {
-                if (findNonEmptyIndex(doc.start) !== -1) {
-                    yield* this.pop();
-                    yield* this.step();
-                }
-                else
-                    doc.start.push(this.sourceToken);
-                return;
-            }
-            case 'anchor':
-            case 'tag':
-            case 'space':
-            case 'comment':
-            case 'newline':
-                doc.start.push(this.sourceToken);
-                return;
-        }
-        const bv = this.startBlockValue(doc);
-        if (bv)
-            this.stack.push(bv);
-        else {
-            yield {
-                type: 'error',
-                offset: this.offset,
-                message: `Unexpected ${this.type} token in YAML document`,
-                source: this.source
-            };
-        }
-    }
-    *scalar(scalar) {
-        if (this.type === 'map-value-ind') {
-            const prev = getPrevProps(this.peek(2));
-            const start = getFirstKeyStartProps(prev);
-            let sep;
-            if (scalar.end) {
-                sep = scalar.end;
-                sep.push(this.sourceToken);
-                delete scalar.end;
-            }
-            else
-                sep = [this.sourceToken];
-            const map = {
-                type: 'block-map',
-                offset: scalar.offset,
-                indent: scalar.indent,
-                items: [{ start, key: scalar, sep }]
-            };
-            this.onKeyLine = true;
-            this.stack[this.stack.length - 1] = map;
-        }
-        else
-            yield* this.lineEnd(scalar);
-    }
-    *blockScalar(scalar) {
-        switch (this.type) {
-            case 'space':
-            case 'comment':
-            case 'newline':
-                scalar.props.push(this.sourceToken);
-                return;
-            case 'scalar':
-                scalar.source = this.source;
-                // block-scalar source includes trailing newline
-                this.atNewLine = true;
-                this.indent = 0;
-                if (this.onNewLine) {
-                    let nl = this.source.indexOf('\n') + 1;
-                    while (nl !== 0) {
-                        this.onNewLine(this.offset + nl);
-                        nl = this.source.indexOf('\n', nl) + 1;
-                    }
-                }
-                yield* this.pop();
-                break;
-            /* istanbul ignore next should not happen */
-            default:
-                yield* this.pop();
-                yield* this.step();
-        }
-    }
-    *blockMap(map) {
-        const it = map.items[map.items.length - 1];
-        // it.sep is true-ish if pair already has key or : separator
-        switch (this.type) {
-            case 'newline':
-                this.onKeyLine = false;
-                if (it.value) {
-                    const end = 'end' in it.value ? it.value.end : undefined;
-                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
-                    if (last?.type === 'comment')
-                        end?.push(this.sourceToken);
-                    else
-                        map.items.push({ start: [this.sourceToken] });
-                }
-                else if (it.sep) {
-                    it.sep.push(this.sourceToken);
-                }
-                else {
-                    it.start.push(this.sourceToken);
-                }
-                return;
-            case 'space':
-            case 'comment':
-                if (it.value) {
-                    map.items.push({ start: [this.sourceToken] });
-                }
-                else if (it.sep) {
-                    it.sep.push(this.sourceToken);
-                }
-                else {
-                    if (this.atIndentedComment(it.start, map.indent)) {
-                        const prev = map.items[map.items.length - 2];
-                        const end = prev?.value?.end;
-                        if (Array.isArray(end)) {
-                            arrayPushArray(end, it.start);
-                            end.push(this.sourceToken);
-                            map.items.pop();
-                            return;
-                        }
-                    }
-                    it.start.push(this.sourceToken);
-                }
-                return;
-        }
-        if (this.indent >= map.indent) {
-            const atMapIndent = !this.onKeyLine && this.indent === map.indent;
-            const atNextItem = atMapIndent &&
-                (it.sep || it.explicitKey) &&
-                this.type !== 'seq-item-ind';
-            // For empty nodes, assign newline-separated not indented empty tokens to following node
-            let start = [];
-            if (atNextItem && it.sep && !it.value) {
-                const nl = [];
-                for (let i = 0; i < it.sep.length; ++i) {
-                    const st = it.sep[i];
-                    switch (st.type) {
-                        case 'newline':
-                            nl.push(i);
-                            break;
-                        case 'space':
-                            break;
-                        case 'comment':
-                            if (st.indent > map.indent)
-                                nl.length = 0;
-                            break;
-                        default:
-                            nl.length = 0;
-                    }
-                }
-                if (nl.length >= 2)
-                    start = it.sep.splice(nl[1]);
-            }
-            switch (this.type) {
-                case 'anchor':
-                case 'tag':
-                    if (atNextItem || it.value) {
-                        start.push(this.sourceToken);
-                        map.items.push({ start });
-                        this.onKeyLine = true;
-                    }
-                    else if (it.sep) {
-                        it.sep.push(this.sourceToken);
-                    }
-                    else {
-                        it.start.push(this.sourceToken);
-                    }
-                    return;
-                case 'explicit-key-ind':
-                    if (!it.sep && !it.explicitKey) {
-                        it.start.push(this.sourceToken);
-                        it.explicitKey = true;
-                    }
-                    else if (atNextItem || it.value) {
-                        start.push(this.sourceToken);
-                        map.items.push({ start, explicitKey: true });
-                    }
-                    else {
-                        this.stack.push({
-                            type: 'block-map',
-                            offset: this.offset,
-                            indent: this.indent,
-                            items: [{ start: [this.sourceToken], explicitKey: true }]
-                        });
-                    }
-                    this.onKeyLine = true;
-                    return;
-                case 'map-value-ind':
-                    if (it.explicitKey) {
-                        if (!it.sep) {
-                            if (includesToken(it.start, 'newline')) {
-                                Object.assign(it, { key: null, sep: [this.sourceToken] });
-                            }
-                            else {
-                                const start = getFirstKeyStartProps(it.start);
-                                this.stack.push({
-                                    type: 'block-map',
-                                    offset: this.offset,
-                                    indent: this.indent,
-                                    items: [{ start, key: null, sep: [this.sourceToken] }]
-                                });
-                            }
-                        }
-                        else if (it.value) {
-                            map.items.push({ start: [], key: null, sep: [this.sourceToken] });
-                        }
-                        else if (includesToken(it.sep, 'map-value-ind')) {
-                            this.stack.push({
-                                type: 'block-map',
-                                offset: this.offset,
-                                indent: this.indent,
-                                items: [{ start, key: null, sep: [this.sourceToken] }]
-                            });
-                        }
-                        else if (isFlowToken(it.key) &&
-                            !includesToken(it.sep, 'newline')) {
-                            const start = getFirstKeyStartProps(it.start);
-                            const key = it.key;
-                            const sep = it.sep;
-                            sep.push(this.sourceToken);
-                            // @ts-expect-error type guard is wrong here
-                            delete it.key;
-                            // @ts-expect-error type guard is wrong here
-                            delete it.sep;
-                            this.stack.push({
-                                type: 'block-map',
-                                offset: this.offset,
-                                indent: this.indent,
-                                items: [{ start, key, sep }]
-                            });
-                        }
-                        else if (start.length > 0) {
-                            // Not actually at next item
-                            it.sep = it.sep.concat(start, this.sourceToken);
-                        }
-                        else {
-                            it.sep.push(this.sourceToken);
-                        }
-                    }
-                    else {
-                        if (!it.sep) {
-                            Object.assign(it, { key: null, sep: [this.sourceToken] });
-                        }
-                        else if (it.value || atNextItem) {
-                            map.items.push({ start, key: null, sep: [this.sourceToken] });
-                        }
-                        else if (includesToken(it.sep, 'map-value-ind')) {
-                            this.stack.push({
-                                type: 'block-map',
-                                offset: this.offset,
-                                indent: this.indent,
-                                items: [{ start: [], key: null, sep: [this.sourceToken] }]
-                            });
-                        }
-                        else {
-                            it.sep.push(this.sourceToken);
-                        }
-                    }
-                    this.onKeyLine = true;
-                    return;
-                case 'alias':
-                case 'scalar':
-                case 'single-quoted-scalar':
-                case 'double-quoted-scalar': {
-                    const fs = this.flowScalar(this.type);
-                    if (atNextItem || it.value) {
-                        map.items.push({ start, key: fs, sep: [] });
-                        this.onKeyLine = true;
-                    }
-                    else if (it.sep) {
-                        this.stack.push(fs);
-                    }
-                    else {
-                        Object.assign(it, { key: fs, sep: [] });
-                        this.onKeyLine = true;
-                    }
-                    return;
-                }
-                default: {
-                    const bv = this.startBlockValue(map);
-                    if (bv) {
-                        if (bv.type === 'block-seq') {
-                            if (!it.explicitKey &&
-                                it.sep &&
-                                !includesToken(it.sep, 'newline')) {
-                                yield* this.pop({
-                                    type: 'error',
-                                    offset: this.offset,
-                                    message: 'Unexpected block-seq-ind on same line with key',
-                                    source: this.source
-                                });
-                                return;
-                            }
-                        }
-                        else if (atMapIndent) {
-                            map.items.push({ start });
-                        }
-                        this.stack.push(bv);
-                        return;
-                    }
-                }
-            }
-        }
-        yield* this.pop();
-        yield* this.step();
-    }
-    *blockSequence(seq) {
-        const it = seq.items[seq.items.length - 1];
-        switch (this.type) {
-            case 'newline':
-                if (it.value) {
-                    const end = 'end' in it.value ? it.value.end : undefined;
-                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
-                    if (last?.type === 'comment')
-                        end?.push(this.sourceToken);
-                    else
-                        seq.items.push({ start: [this.sourceToken] });
-                }
-                else
-                    it.start.push(this.sourceToken);
-                return;
-            case 'space':
-            case 'comment':
-                if (it.value)
-                    seq.items.push({ start: [this.sourceToken] });
-                else {
-                    if (this.atIndentedComment(it.start, seq.indent)) {
-                        const prev = seq.items[seq.items.length - 2];
-                        const end = prev?.value?.end;
-                        if (Array.isArray(end)) {
-                            arrayPushArray(end, it.start);
-                            end.push(this.sourceToken);
-                            seq.items.pop();
-                            return;
-                        }
-                    }
-                    it.start.push(this.sourceToken);
-                }
-                return;
-            case 'anchor':
-            case 'tag':
-                if (it.value || this.indent <= seq.indent)
-                    break;
-                it.start.push(this.sourceToken);
-                return;
-            case 'seq-item-ind':
-                if (this.indent !== seq.indent)
-                    break;
-                if (it.value || includesToken(it.start, 'seq-item-ind'))
-                    seq.items.push({ start: [this.sourceToken] });
-                else
-                    it.start.push(this.sourceToken);
-                return;
-        }
-        if (this.indent > seq.indent) {
-            const bv = this.startBlockValue(seq);
-            if (bv) {
-                this.stack.push(bv);
-                return;
-            }
-        }
-        yield* this.pop();
-        yield* this.step();
-    }
-    *flowCollection(fc) {
-        const it = fc.items[fc.items.length - 1];
-        if (this.type === 'flow-error-end') {
-            let top;
-            do {
-                yield* this.pop();
-                top = this.peek(1);
-            } while (top?.type === 'flow-collection');
-        }
-        else if (fc.end.length === 0) {
-            switch (this.type) {
-                case 'comma':
-                case 'explicit-key-ind':
-                    if (!it || it.sep)
-                        fc.items.push({ start: [this.sourceToken] });
-                    else
-                        it.start.push(this.sourceToken);
-                    return;
-                case 'map-value-ind':
-                    if (!it || it.value)
-                        fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
-                    else if (it.sep)
-                        it.sep.push(this.sourceToken);
-                    else
-                        Object.assign(it, { key: null, sep: [this.sourceToken] });
-                    return;
-                case 'space':
-                case 'comment':
-                case 'newline':
-                case 'anchor':
-                case 'tag':
-                    if (!it || it.value)
-                        fc.items.push({ start: [this.sourceToken] });
-                    else if (it.sep)
-                        it.sep.push(this.sourceToken);
-                    else
-                        it.start.push(this.sourceToken);
-                    return;
-                case 'alias':
-                case 'scalar':
-                case 'single-quoted-scalar':
-                case 'double-quoted-scalar': {
-                    const fs = this.flowScalar(this.type);
-                    if (!it || it.value)
-                        fc.items.push({ start: [], key: fs, sep: [] });
-                    else if (it.sep)
-                        this.stack.push(fs);
-                    else
-                        Object.assign(it, { key: fs, sep: [] });
-                    return;
-                }
-                case 'flow-map-end':
-                case 'flow-seq-end':
-                    fc.end.push(this.sourceToken);
-                    return;
-            }
-            const bv = this.startBlockValue(fc);
-            /* istanbul ignore else should not happen */
-            if (bv)
-                this.stack.push(bv);
-            else {
-                yield* this.pop();
-                yield* this.step();
-            }
-        }
-        else {
-            const parent = this.peek(2);
-            if (parent.type === 'block-map' &&
-                ((this.type === 'map-value-ind' && parent.indent === fc.indent) ||
-                    (this.type === 'newline' &&
-                        !parent.items[parent.items.length - 1].sep))) {
-                yield* this.pop();
-                yield* this.step();
-            }
-            else if (this.type === 'map-value-ind' &&
-                parent.type !== 'flow-collection') {
-                const prev = getPrevProps(parent);
-                const start = getFirstKeyStartProps(prev);
-                fixFlowSeqItems(fc);
-                const sep = fc.end.splice(1, fc.end.length);
-                sep.push(this.sourceToken);
-                const map = {
-                    type: 'block-map',
-                    offset: fc.offset,
-                    indent: fc.indent,
-                    items: [{ start, key: fc, sep }]
-                };
-                this.onKeyLine = true;
-                this.stack[this.stack.length - 1] = map;
-            }
-            else {
-                yield* this.lineEnd(fc);
-            }
-        }
-    }
-    flowScalar(type) {
-        if (this.onNewLine) {
-            let nl = this.source.indexOf('\n') + 1;
-            while (nl !== 0) {
-                this.onNewLine(this.offset + nl);
-                nl = this.source.indexOf('\n', nl) + 1;
-            }
-        }
-        return {
-            type,
-            offset: this.offset,
-            indent: this.indent,
-            source: this.source
-        };
-    }
-    startBlockValue(parent) {
-        switch (this.type) {
-            case 'alias':
-            case 'scalar':
-            case 'single-quoted-scalar':
-            case 'double-quoted-scalar':
-                return this.flowScalar(this.type);
-            case 'block-scalar-header':
-                return {
-                    type: 'block-scalar',
-                    offset: this.offset,
-                    indent: this.indent,
-                    props: [this.sourceToken],
-                    source: ''
-                };
-            case 'flow-map-start':
-            case 'flow-seq-start':
-                return {
-                    type: 'flow-collection',
-                    offset: this.offset,
-                    indent: this.indent,
-                    start: this.sourceToken,
-                    items: [],
-                    end: []
-                };
-            case 'seq-item-ind':
-                return {
-                    type: 'block-seq',
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start: [this.sourceToken] }]
-                };
-            case 'explicit-key-ind': {
-                this.onKeyLine = true;
-                const prev = getPrevProps(parent);
-                const start = getFirstKeyStartProps(prev);
-                start.push(this.sourceToken);
-                return {
-                    type: 'block-map',
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start, explicitKey: true }]
-                };
-            }
-            case 'map-value-ind': {
-                this.onKeyLine = true;
-                const prev = getPrevProps(parent);
-                const start = getFirstKeyStartProps(prev);
-                return {
-                    type: 'block-map',
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start, key: null, sep: [this.sourceToken] }]
-                };
-            }
-        }
-        return null;
-    }
-    atIndentedComment(start, indent) {
-        if (this.type !== 'comment')
-            return false;
-        if (this.indent <= indent)
-            return false;
-        return start.every(st => st.type === 'newline' || st.type === 'space');
-    }
-    *documentEnd(docEnd) {
-        if (this.type !== 'doc-mode') {
-            if (docEnd.end)
-                docEnd.end.push(this.sourceToken);
-            else
-                docEnd.end = [this.sourceToken];
-            if (this.type === 'newline')
-                yield* this.pop();
-        }
-    }
-    *lineEnd(token) {
-        switch (this.type) {
-            case 'comma':
-            case 'doc-start':
-            case 'doc-end':
-            case 'flow-seq-end':
-            case 'flow-map-end':
-            case 'map-value-ind':
-                yield* this.pop();
-                yield* this.step();
-                break;
-            case 'newline':
-                this.onKeyLine = false;
-            // fallthrough
-            case 'space':
-            case 'comment':
-            default:
-                // all other values are errors
-                if (token.end)
-                    token.end.push(this.sourceToken);
-                else
-                    token.end = [this.sourceToken];
-                if (this.type === 'newline')
-                    yield* this.pop();
-        }
-    }
-}
-
-exports.Parser = Parser;
-
-
-/***/ }),
-
-/***/ 84047:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var log = __nccwpck_require__(57249);
-var identity = __nccwpck_require__(41127);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
-
-function parseOptions(options) {
-    const prettyErrors = options.prettyErrors !== false;
-    const lineCounter$1 = options.lineCounter || (prettyErrors && new lineCounter.LineCounter()) || null;
-    return { lineCounter: lineCounter$1, prettyErrors };
-}
-/**
- * Parse the input as a stream of YAML documents.
- *
- * Documents should be separated from each other by `...` or `---` marker lines.
- *
- * @returns If an empty `docs` array is returned, it will be of type
- *   EmptyStream and contain additional stream information. In
- *   TypeScript, you should use `'empty' in docs` as a type guard for it.
- */
-function parseAllDocuments(source, options = {}) {
-    const { lineCounter, prettyErrors } = parseOptions(options);
-    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
-    const composer$1 = new composer.Composer(options);
-    const docs = Array.from(composer$1.compose(parser$1.parse(source)));
-    if (prettyErrors && lineCounter)
-        for (const doc of docs) {
-            doc.errors.forEach(errors.prettifyError(source, lineCounter));
-            doc.warnings.forEach(errors.prettifyError(source, lineCounter));
-        }
-    if (docs.length > 0)
-        return docs;
-    return Object.assign([], { empty: true }, composer$1.streamInfo());
-}
-/** Parse an input string into a single YAML.Document */
-function parseDocument(source, options = {}) {
-    const { lineCounter, prettyErrors } = parseOptions(options);
-    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
-    const composer$1 = new composer.Composer(options);
-    // `doc` is always set by compose.end(true) at the very latest
-    let doc = null;
-    for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
-        if (!doc)
-            doc = _doc;
-        else if (doc.options.logLevel !== 'silent') {
-            doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
-            break;
-        }
-    }
-    if (prettyErrors && lineCounter) {
-        doc.errors.forEach(errors.prettifyError(source, lineCounter));
-        doc.warnings.forEach(errors.prettifyError(source, lineCounter));
-    }
-    return doc;
-}
-function parse(src, reviver, options) {
-    let _reviver = undefined;
-    if (typeof reviver === 'function') {
-        _reviver = reviver;
-    }
-    else if (options === undefined && reviver && typeof reviver === 'object') {
-        options = reviver;
-    }
-    const doc = parseDocument(src, options);
-    if (!doc)
-        return null;
-    doc.warnings.forEach(warning => log.warn(doc.options.logLevel, warning));
-    if (doc.errors.length > 0) {
-        if (doc.options.logLevel !== 'silent')
-            throw doc.errors[0];
-        else
-            doc.errors = [];
-    }
-    return doc.toJS(Object.assign({ reviver: _reviver }, options));
-}
-function stringify(value, replacer, options) {
-    let _replacer = null;
-    if (typeof replacer === 'function' || Array.isArray(replacer)) {
-        _replacer = replacer;
-    }
-    else if (options === undefined && replacer) {
-        options = replacer;
-    }
-    if (typeof options === 'string')
-        options = options.length;
-    if (typeof options === 'number') {
-        const indent = Math.round(options);
-        options = indent < 1 ? undefined : indent > 8 ? { indent: 8 } : { indent };
-    }
-    if (value === undefined) {
-        const { keepUndefined } = options ?? replacer ?? {};
-        if (!keepUndefined)
-            return undefined;
-    }
-    if (identity.isDocument(value) && !_replacer)
-        return value.toString(options);
-    return new Document.Document(value, _replacer, options).toString(options);
-}
-
-exports.parse = parse;
-exports.parseAllDocuments = parseAllDocuments;
-exports.parseDocument = parseDocument;
-exports.stringify = stringify;
-
-
-/***/ }),
-
-/***/ 45840:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var tags = __nccwpck_require__(90018);
-
-const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-class Schema {
-    constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
-        this.compat = Array.isArray(compat)
-            ? tags.getTags(compat, 'compat')
-            : compat
-                ? tags.getTags(null, compat)
-                : null;
-        this.name = (typeof schema === 'string' && schema) || 'core';
-        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
-        this.tags = tags.getTags(customTags, this.name, merge);
-        this.toStringOptions = toStringDefaults ?? null;
-        Object.defineProperty(this, identity.MAP, { value: map.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string.string });
-        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
-        // Used by createMap()
-        this.sortMapEntries =
-            typeof sortMapEntries === 'function'
-                ? sortMapEntries
-                : sortMapEntries === true
-                    ? sortMapEntriesByKey
-                    : null;
-    }
-    clone() {
-        const copy = Object.create(Schema.prototype, Object.getOwnPropertyDescriptors(this));
-        copy.tags = this.tags.slice();
-        return copy;
-    }
-}
-
-exports.Schema = Schema;
-
-
-/***/ }),
-
-/***/ 47451:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var YAMLMap = __nccwpck_require__(84454);
-
-const map = {
-    collection: 'map',
-    default: true,
-    nodeClass: YAMLMap.YAMLMap,
-    tag: 'tag:yaml.org,2002:map',
-    resolve(map, onError) {
-        if (!identity.isMap(map))
-            onError('Expected a mapping for this tag');
-        return map;
-    },
-    createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
-};
-
-exports.map = map;
-
-
-/***/ }),
-
-/***/ 73632:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-
-const nullTag = {
-    identify: value => value == null,
-    createNode: () => new Scalar.Scalar(null),
-    default: true,
-    tag: 'tag:yaml.org,2002:null',
-    test: /^(?:~|[Nn]ull|NULL)?$/,
-    resolve: () => new Scalar.Scalar(null),
-    stringify: ({ source }, ctx) => typeof source === 'string' && nullTag.test.test(source)
-        ? source
-        : ctx.options.nullStr
-};
-
-exports.nullTag = nullTag;
-
-
-/***/ }),
-
-/***/ 1706:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var YAMLSeq = __nccwpck_require__(92223);
-
-const seq = {
-    collection: 'seq',
-    default: true,
-    nodeClass: YAMLSeq.YAMLSeq,
-    tag: 'tag:yaml.org,2002:seq',
-    resolve(seq, onError) {
-        if (!identity.isSeq(seq))
-            onError('Expected a sequence for this tag');
-        return seq;
-    },
-    createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
-};
-
-exports.seq = seq;
-
-
-/***/ }),
-
-/***/ 66464:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var stringifyString = __nccwpck_require__(83069);
-
-const string = {
-    identify: value => typeof value === 'string',
-    default: true,
-    tag: 'tag:yaml.org,2002:str',
-    resolve: str => str,
-    stringify(item, ctx, onComment, onChompKeep) {
-        ctx = Object.assign({ actualString: true }, ctx);
-        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
-    }
-};
-
-exports.string = string;
-
-
-/***/ }),
-
-/***/ 73959:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-
-const boolTag = {
-    identify: value => typeof value === 'boolean',
-    default: true,
-    tag: 'tag:yaml.org,2002:bool',
-    test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-    resolve: str => new Scalar.Scalar(str[0] === 't' || str[0] === 'T'),
-    stringify({ source, value }, ctx) {
-        if (source && boolTag.test.test(source)) {
-            const sv = source[0] === 't' || source[0] === 'T';
-            if (value === sv)
-                return source;
-        }
-        return value ? ctx.options.trueStr : ctx.options.falseStr;
-    }
-};
-
-exports.boolTag = boolTag;
-
-
-/***/ }),
-
-/***/ 38405:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
-
-const floatNaN = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-    resolve: str => str.slice(-3).toLowerCase() === 'nan'
-        ? NaN
-        : str[0] === '-'
-            ? Number.NEGATIVE_INFINITY
-            : Number.POSITIVE_INFINITY,
-    stringify: stringifyNumber.stringifyNumber
-};
-const floatExp = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    format: 'EXP',
-    test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
-    resolve: str => parseFloat(str),
-    stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
-    }
-};
-const float = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
-    resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str));
-        const dot = str.indexOf('.');
-        if (dot !== -1 && str[str.length - 1] === '0')
-            node.minFractionDigits = str.length - dot - 1;
-        return node;
-    },
-    stringify: stringifyNumber.stringifyNumber
-};
-
-exports.float = float;
-exports.floatExp = floatExp;
-exports.floatNaN = floatNaN;
-
-
-/***/ }),
-
-/***/ 59874:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var stringifyNumber = __nccwpck_require__(28689);
-
-const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
-const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
-function intStringify(node, radix, prefix) {
-    const { value } = node;
-    if (intIdentify(value) && value >= 0)
-        return prefix + value.toString(radix);
-    return stringifyNumber.stringifyNumber(node);
-}
-const intOct = {
-    identify: value => intIdentify(value) && value >= 0,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'OCT',
-    test: /^0o[0-7]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
-    stringify: node => intStringify(node, 8, '0o')
-};
-const int = {
-    identify: intIdentify,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    test: /^[-+]?[0-9]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
-    stringify: stringifyNumber.stringifyNumber
-};
-const intHex = {
-    identify: value => intIdentify(value) && value >= 0,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'HEX',
-    test: /^0x[0-9a-fA-F]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-    stringify: node => intStringify(node, 16, '0x')
-};
-
-exports.int = int;
-exports.intHex = intHex;
-exports.intOct = intOct;
-
-
-/***/ }),
-
-/***/ 70896:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
-
-const schema = [
-    map.map,
-    seq.seq,
-    string.string,
-    _null.nullTag,
-    bool.boolTag,
-    int.intOct,
-    int.int,
-    int.intHex,
-    float.floatNaN,
-    float.floatExp,
-    float.float
-];
-
-exports.schema = schema;
-
-
-/***/ }),
-
-/***/ 33559:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
-
-function intIdentify(value) {
-    return typeof value === 'bigint' || Number.isInteger(value);
-}
-const stringifyJSON = ({ value }) => JSON.stringify(value);
-const jsonScalars = [
-    {
-        identify: value => typeof value === 'string',
-        default: true,
-        tag: 'tag:yaml.org,2002:str',
-        resolve: str => str,
-        stringify: stringifyJSON
-    },
-    {
-        identify: value => value == null,
-        createNode: () => new Scalar.Scalar(null),
-        default: true,
-        tag: 'tag:yaml.org,2002:null',
-        test: /^null$/,
-        resolve: () => null,
-        stringify: stringifyJSON
-    },
-    {
-        identify: value => typeof value === 'boolean',
-        default: true,
-        tag: 'tag:yaml.org,2002:bool',
-        test: /^true$|^false$/,
-        resolve: str => str === 'true',
-        stringify: stringifyJSON
-    },
-    {
-        identify: intIdentify,
-        default: true,
-        tag: 'tag:yaml.org,2002:int',
-        test: /^-?(?:0|[1-9][0-9]*)$/,
-        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
-        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
-    },
-    {
-        identify: value => typeof value === 'number',
-        default: true,
-        tag: 'tag:yaml.org,2002:float',
-        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
-        resolve: str => parseFloat(str),
-        stringify: stringifyJSON
-    }
-];
-const jsonError = {
-    default: true,
-    tag: '',
-    test: /^/,
-    resolve(str, onError) {
-        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
-        return str;
-    }
-};
-const schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
-
-exports.schema = schema;
-
-
-/***/ }),
-
-/***/ 90018:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
-var schema = __nccwpck_require__(70896);
-var schema$1 = __nccwpck_require__(33559);
-var binary = __nccwpck_require__(56083);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var schema$2 = __nccwpck_require__(35913);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(24371);
-
-const schemas = new Map([
-    ['core', schema.schema],
-    ['failsafe', [map.map, seq.seq, string.string]],
-    ['json', schema$1.schema],
-    ['yaml11', schema$2.schema],
-    ['yaml-1.1', schema$2.schema]
-]);
-const tagsByName = {
-    binary: binary.binary,
-    bool: bool.boolTag,
-    float: float.float,
-    floatExp: float.floatExp,
-    floatNaN: float.floatNaN,
-    floatTime: timestamp.floatTime,
-    int: int.int,
-    intHex: int.intHex,
-    intOct: int.intOct,
-    intTime: timestamp.intTime,
-    map: map.map,
-    merge: merge.merge,
-    null: _null.nullTag,
-    omap: omap.omap,
-    pairs: pairs.pairs,
-    seq: seq.seq,
-    set: set.set,
-    timestamp: timestamp.timestamp
-};
-const coreKnownTags = {
-    'tag:yaml.org,2002:binary': binary.binary,
-    'tag:yaml.org,2002:merge': merge.merge,
-    'tag:yaml.org,2002:omap': omap.omap,
-    'tag:yaml.org,2002:pairs': pairs.pairs,
-    'tag:yaml.org,2002:set': set.set,
-    'tag:yaml.org,2002:timestamp': timestamp.timestamp
-};
-function getTags(customTags, schemaName, addMergeTag) {
-    const schemaTags = schemas.get(schemaName);
-    if (schemaTags && !customTags) {
-        return addMergeTag && !schemaTags.includes(merge.merge)
-            ? schemaTags.concat(merge.merge)
-            : schemaTags.slice();
-    }
-    let tags = schemaTags;
-    if (!tags) {
-        if (Array.isArray(customTags))
-            tags = [];
-        else {
-            const keys = Array.from(schemas.keys())
-                .filter(key => key !== 'yaml11')
-                .map(key => JSON.stringify(key))
-                .join(', ');
-            throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
-        }
-    }
-    if (Array.isArray(customTags)) {
-        for (const tag of customTags)
-            tags = tags.concat(tag);
-    }
-    else if (typeof customTags === 'function') {
-        tags = customTags(tags.slice());
-    }
-    if (addMergeTag)
-        tags = tags.concat(merge.merge);
-    return tags.reduce((tags, tag) => {
-        const tagObj = typeof tag === 'string' ? tagsByName[tag] : tag;
-        if (!tagObj) {
-            const tagName = JSON.stringify(tag);
-            const keys = Object.keys(tagsByName)
-                .map(key => JSON.stringify(key))
-                .join(', ');
-            throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
-        }
-        if (!tags.includes(tagObj))
-            tags.push(tagObj);
-        return tags;
-    }, []);
-}
-
-exports.coreKnownTags = coreKnownTags;
-exports.getTags = getTags;
-
-
-/***/ }),
-
-/***/ 56083:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var node_buffer = __nccwpck_require__(20181);
-var Scalar = __nccwpck_require__(63301);
-var stringifyString = __nccwpck_require__(83069);
-
-const binary = {
-    identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
-    default: false,
-    tag: 'tag:yaml.org,2002:binary',
-    /**
-     * Returns a Buffer in node and an Uint8Array in browsers
-     *
-     * To use the resulting buffer as an image, you'll want to do something like:
-     *
-     *   const blob = new Blob([buffer], { type: 'image/jpeg' })
-     *   document.querySelector('#photo').src = URL.createObjectURL(blob)
-     */
-    resolve(src, onError) {
-        if (typeof node_buffer.Buffer === 'function') {
-            return node_buffer.Buffer.from(src, 'base64');
-        }
-        else if (typeof atob === 'function') {
-            // On IE 11, atob() can't handle newlines
-            const str = atob(src.replace(/[\n\r]/g, ''));
-            const buffer = new Uint8Array(str.length);
-            for (let i = 0; i < str.length; ++i)
-                buffer[i] = str.charCodeAt(i);
-            return buffer;
-        }
-        else {
-            onError('This environment does not support reading binary tags; either Buffer or atob is required');
-            return src;
-        }
-    },
-    stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
-        if (!value)
-            return '';
-        const buf = value; // checked earlier by binary.identify()
-        let str;
-        if (typeof node_buffer.Buffer === 'function') {
-            str =
-                buf instanceof node_buffer.Buffer
-                    ? buf.toString('base64')
-                    : node_buffer.Buffer.from(buf.buffer).toString('base64');
-        }
-        else if (typeof btoa === 'function') {
-            let s = '';
-            for (let i = 0; i < buf.length; ++i)
-                s += String.fromCharCode(buf[i]);
-            str = btoa(s);
-        }
-        else {
-            throw new Error('This environment does not support writing binary tags; either Buffer or btoa is required');
-        }
-        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
-        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
-            const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
-            const n = Math.ceil(str.length / lineWidth);
-            const lines = new Array(n);
-            for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-                lines[i] = str.substr(o, lineWidth);
-            }
-            str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? '\n' : ' ');
-        }
-        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
-    }
-};
-
-exports.binary = binary;
-
-
-/***/ }),
-
-/***/ 88398:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-
-function boolStringify({ value, source }, ctx) {
-    const boolObj = value ? trueTag : falseTag;
-    if (source && boolObj.test.test(source))
-        return source;
-    return value ? ctx.options.trueStr : ctx.options.falseStr;
-}
-const trueTag = {
-    identify: value => value === true,
-    default: true,
-    tag: 'tag:yaml.org,2002:bool',
-    test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
-    resolve: () => new Scalar.Scalar(true),
-    stringify: boolStringify
-};
-const falseTag = {
-    identify: value => value === false,
-    default: true,
-    tag: 'tag:yaml.org,2002:bool',
-    test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
-    resolve: () => new Scalar.Scalar(false),
-    stringify: boolStringify
-};
-
-exports.falseTag = falseTag;
-exports.trueTag = trueTag;
-
-
-/***/ }),
-
-/***/ 35782:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
-
-const floatNaN = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-    resolve: (str) => str.slice(-3).toLowerCase() === 'nan'
-        ? NaN
-        : str[0] === '-'
-            ? Number.NEGATIVE_INFINITY
-            : Number.POSITIVE_INFINITY,
-    stringify: stringifyNumber.stringifyNumber
-};
-const floatExp = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    format: 'EXP',
-    test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-    resolve: (str) => parseFloat(str.replace(/_/g, '')),
-    stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
-    }
-};
-const float = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-    resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, '')));
-        const dot = str.indexOf('.');
-        if (dot !== -1) {
-            const f = str.substring(dot + 1).replace(/_/g, '');
-            if (f[f.length - 1] === '0')
-                node.minFractionDigits = f.length;
-        }
-        return node;
-    },
-    stringify: stringifyNumber.stringifyNumber
-};
-
-exports.float = float;
-exports.floatExp = floatExp;
-exports.floatNaN = floatNaN;
-
-
-/***/ }),
-
-/***/ 10873:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var stringifyNumber = __nccwpck_require__(28689);
-
-const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
-function intResolve(str, offset, radix, { intAsBigInt }) {
-    const sign = str[0];
-    if (sign === '-' || sign === '+')
-        offset += 1;
-    str = str.substring(offset).replace(/_/g, '');
-    if (intAsBigInt) {
-        switch (radix) {
-            case 2:
-                str = `0b${str}`;
-                break;
-            case 8:
-                str = `0o${str}`;
-                break;
-            case 16:
-                str = `0x${str}`;
-                break;
-        }
-        const n = BigInt(str);
-        return sign === '-' ? BigInt(-1) * n : n;
-    }
-    const n = parseInt(str, radix);
-    return sign === '-' ? -1 * n : n;
-}
-function intStringify(node, radix, prefix) {
-    const { value } = node;
-    if (intIdentify(value)) {
-        const str = value.toString(radix);
-        return value < 0 ? '-' + prefix + str.substr(1) : prefix + str;
-    }
-    return stringifyNumber.stringifyNumber(node);
-}
-const intBin = {
-    identify: intIdentify,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'BIN',
-    test: /^[-+]?0b[0-1_]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
-    stringify: node => intStringify(node, 2, '0b')
-};
-const intOct = {
-    identify: intIdentify,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'OCT',
-    test: /^[-+]?0[0-7_]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
-    stringify: node => intStringify(node, 8, '0')
-};
-const int = {
-    identify: intIdentify,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    test: /^[-+]?[0-9][0-9_]*$/,
-    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
-    stringify: stringifyNumber.stringifyNumber
-};
-const intHex = {
-    identify: intIdentify,
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'HEX',
-    test: /^[-+]?0x[0-9a-fA-F_]+$/,
-    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-    stringify: node => intStringify(node, 16, '0x')
-};
-
-exports.int = int;
-exports.intBin = intBin;
-exports.intHex = intHex;
-exports.intOct = intOct;
-
-
-/***/ }),
-
-/***/ 90452:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-
-// If the value associated with a merge key is a single mapping node, each of
-// its key/value pairs is inserted into the current mapping, unless the key
-// already exists in it. If the value associated with the merge key is a
-// sequence, then this sequence is expected to contain mapping nodes and each
-// of these nodes is merged in turn according to its order in the sequence.
-// Keys in mapping nodes earlier in the sequence override keys specified in
-// later mapping nodes. -- http://yaml.org/type/merge.html
-const MERGE_KEY = '<<';
-const merge = {
-    identify: value => value === MERGE_KEY ||
-        (typeof value === 'symbol' && value.description === MERGE_KEY),
-    default: 'key',
-    tag: 'tag:yaml.org,2002:merge',
-    test: /^<<$/,
-    resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
-        addToJSMap: addMergeToJSMap
-    }),
-    stringify: () => MERGE_KEY
-};
-const isMergeKey = (ctx, key) => (merge.identify(key) ||
-    (identity.isScalar(key) &&
-        (!key.type || key.type === Scalar.Scalar.PLAIN) &&
-        merge.identify(key.value))) &&
-    ctx?.doc.schema.tags.some(tag => tag.tag === merge.tag && tag.default);
-function addMergeToJSMap(ctx, map, value) {
-    const source = resolveAliasValue(ctx, value);
-    if (identity.isSeq(source))
-        for (const it of source.items)
-            mergeValue(ctx, map, it);
-    else if (Array.isArray(source))
-        for (const it of source)
-            mergeValue(ctx, map, it);
-    else
-        mergeValue(ctx, map, source);
-}
-function mergeValue(ctx, map, value) {
-    const source = resolveAliasValue(ctx, value);
-    if (!identity.isMap(source))
-        throw new Error('Merge sources must be maps or map aliases');
-    const srcMap = source.toJSON(null, ctx, Map);
-    for (const [key, value] of srcMap) {
-        if (map instanceof Map) {
-            if (!map.has(key))
-                map.set(key, value);
-        }
-        else if (map instanceof Set) {
-            map.add(key);
-        }
-        else if (!Object.prototype.hasOwnProperty.call(map, key)) {
-            Object.defineProperty(map, key, {
-                value,
-                writable: true,
-                enumerable: true,
-                configurable: true
-            });
-        }
-    }
-    return map;
-}
-function resolveAliasValue(ctx, value) {
-    return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
-}
-
-exports.addMergeToJSMap = addMergeToJSMap;
-exports.isMergeKey = isMergeKey;
-exports.merge = merge;
-
-
-/***/ }),
-
-/***/ 50303:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var pairs = __nccwpck_require__(18385);
-
-class YAMLOMap extends YAMLSeq.YAMLSeq {
-    constructor() {
-        super();
-        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
-        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
-        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
-        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
-        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
-        this.tag = YAMLOMap.tag;
-    }
-    /**
-     * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
-     * but TypeScript won't allow widening the signature of a child method.
-     */
-    toJSON(_, ctx) {
-        if (!ctx)
-            return super.toJSON(_);
-        const map = new Map();
-        if (ctx?.onCreate)
-            ctx.onCreate(map);
-        for (const pair of this.items) {
-            let key, value;
-            if (identity.isPair(pair)) {
-                key = toJS.toJS(pair.key, '', ctx);
-                value = toJS.toJS(pair.value, key, ctx);
-            }
-            else {
-                key = toJS.toJS(pair, '', ctx);
-            }
-            if (map.has(key))
-                throw new Error('Ordered maps must not include duplicate keys');
-            map.set(key, value);
-        }
-        return map;
-    }
-    static from(schema, iterable, ctx) {
-        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
-        const omap = new this();
-        omap.items = pairs$1.items;
-        return omap;
-    }
-}
-YAMLOMap.tag = 'tag:yaml.org,2002:omap';
-const omap = {
-    collection: 'seq',
-    identify: value => value instanceof Map,
-    nodeClass: YAMLOMap,
-    default: false,
-    tag: 'tag:yaml.org,2002:omap',
-    resolve(seq, onError) {
-        const pairs$1 = pairs.resolvePairs(seq, onError);
-        const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-            if (identity.isScalar(key)) {
-                if (seenKeys.includes(key.value)) {
-                    onError(`Ordered maps must not include duplicate keys: ${key.value}`);
-                }
-                else {
-                    seenKeys.push(key.value);
-                }
-            }
-        }
-        return Object.assign(new YAMLOMap(), pairs$1);
-    },
-    createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
-};
-
-exports.YAMLOMap = YAMLOMap;
-exports.omap = omap;
-
-
-/***/ }),
-
-/***/ 18385:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLSeq = __nccwpck_require__(92223);
-
-function resolvePairs(seq, onError) {
-    if (identity.isSeq(seq)) {
-        for (let i = 0; i < seq.items.length; ++i) {
-            let item = seq.items[i];
-            if (identity.isPair(item))
-                continue;
-            else if (identity.isMap(item)) {
-                if (item.items.length > 1)
-                    onError('Each pair must have its own sequence indicator');
-                const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
-                if (item.commentBefore)
-                    pair.key.commentBefore = pair.key.commentBefore
-                        ? `${item.commentBefore}\n${pair.key.commentBefore}`
-                        : item.commentBefore;
-                if (item.comment) {
-                    const cn = pair.value ?? pair.key;
-                    cn.comment = cn.comment
-                        ? `${item.comment}\n${cn.comment}`
-                        : item.comment;
-                }
-                item = pair;
-            }
-            seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
-        }
-    }
-    else
-        onError('Expected a sequence for this tag');
-    return seq;
-}
-function createPairs(schema, iterable, ctx) {
-    const { replacer } = ctx;
-    const pairs = new YAMLSeq.YAMLSeq(schema);
-    pairs.tag = 'tag:yaml.org,2002:pairs';
-    let i = 0;
-    if (iterable && Symbol.iterator in Object(iterable))
-        for (let it of iterable) {
-            if (typeof replacer === 'function')
-                it = replacer.call(iterable, String(i++), it);
-            let key, value;
-            if (Array.isArray(it)) {
-                if (it.length === 2) {
-                    key = it[0];
-                    value = it[1];
-                }
-                else
-                    throw new TypeError(`Expected [key, value] tuple: ${it}`);
-            }
-            else if (it && it instanceof Object) {
-                const keys = Object.keys(it);
-                if (keys.length === 1) {
-                    key = keys[0];
-                    value = it[key];
-                }
-                else {
-                    throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
-                }
-            }
-            else {
-                key = it;
-            }
-            pairs.items.push(Pair.createPair(key, value, ctx));
-        }
-    return pairs;
-}
-const pairs = {
-    collection: 'seq',
-    default: false,
-    tag: 'tag:yaml.org,2002:pairs',
-    resolve: resolvePairs,
-    createNode: createPairs
-};
-
-exports.createPairs = createPairs;
-exports.pairs = pairs;
-exports.resolvePairs = resolvePairs;
-
-
-/***/ }),
-
-/***/ 35913:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var binary = __nccwpck_require__(56083);
-var bool = __nccwpck_require__(88398);
-var float = __nccwpck_require__(35782);
-var int = __nccwpck_require__(10873);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(24371);
-
-const schema = [
-    map.map,
-    seq.seq,
-    string.string,
-    _null.nullTag,
-    bool.trueTag,
-    bool.falseTag,
-    int.intBin,
-    int.intOct,
-    int.int,
-    int.intHex,
-    float.floatNaN,
-    float.floatExp,
-    float.float,
-    binary.binary,
-    merge.merge,
-    omap.omap,
-    pairs.pairs,
-    set.set,
-    timestamp.intTime,
-    timestamp.floatTime,
-    timestamp.timestamp
-];
-
-exports.schema = schema;
-
-
-/***/ }),
-
-/***/ 81528:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-
-class YAMLSet extends YAMLMap.YAMLMap {
-    constructor(schema) {
-        super(schema);
-        this.tag = YAMLSet.tag;
-    }
-    add(key) {
-        let pair;
-        if (identity.isPair(key))
-            pair = key;
-        else if (key &&
-            typeof key === 'object' &&
-            'key' in key &&
-            'value' in key &&
-            key.value === null)
-            pair = new Pair.Pair(key.key, null);
-        else
-            pair = new Pair.Pair(key, null);
-        const prev = YAMLMap.findPair(this.items, pair.key);
-        if (!prev)
-            this.items.push(pair);
-    }
-    /**
-     * If `keepPair` is `true`, returns the Pair matching `key`.
-     * Otherwise, returns the value of that Pair's key.
-     */
-    get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
-        return !keepPair && identity.isPair(pair)
-            ? identity.isScalar(pair.key)
-                ? pair.key.value
-                : pair.key
-            : pair;
-    }
-    set(key, value) {
-        if (typeof value !== 'boolean')
-            throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
-        if (prev && !value) {
-            this.items.splice(this.items.indexOf(prev), 1);
-        }
-        else if (!prev && value) {
-            this.items.push(new Pair.Pair(key));
-        }
-    }
-    toJSON(_, ctx) {
-        return super.toJSON(_, ctx, Set);
-    }
-    toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-            return JSON.stringify(this);
-        if (this.hasAllNullValues(true))
-            return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
-        else
-            throw new Error('Set items must all have null values');
-    }
-    static from(schema, iterable, ctx) {
-        const { replacer } = ctx;
-        const set = new this(schema);
-        if (iterable && Symbol.iterator in Object(iterable))
-            for (let value of iterable) {
-                if (typeof replacer === 'function')
-                    value = replacer.call(iterable, value, value);
-                set.items.push(Pair.createPair(value, null, ctx));
-            }
-        return set;
-    }
-}
-YAMLSet.tag = 'tag:yaml.org,2002:set';
-const set = {
-    collection: 'map',
-    identify: value => value instanceof Set,
-    nodeClass: YAMLSet,
-    default: false,
-    tag: 'tag:yaml.org,2002:set',
-    createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
-    resolve(map, onError) {
-        if (identity.isMap(map)) {
-            if (map.hasAllNullValues(true))
-                return Object.assign(new YAMLSet(), map);
-            else
-                onError('Set items must all have null values');
-        }
-        else
-            onError('Expected a mapping for this tag');
-        return map;
-    }
-};
-
-exports.YAMLSet = YAMLSet;
-exports.set = set;
-
-
-/***/ }),
-
-/***/ 24371:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var stringifyNumber = __nccwpck_require__(28689);
-
-/** Internal types handle bigint as number, because TS can't figure it out. */
-function parseSexagesimal(str, asBigInt) {
-    const sign = str[0];
-    const parts = sign === '-' || sign === '+' ? str.substring(1) : str;
-    const num = (n) => asBigInt ? BigInt(n) : Number(n);
-    const res = parts
-        .replace(/_/g, '')
-        .split(':')
-        .reduce((res, p) => res * num(60) + num(p), num(0));
-    return (sign === '-' ? num(-1) * res : res);
-}
-/**
- * hhhh:mm:ss.sss
- *
- * Internal types handle bigint as number, because TS can't figure it out.
- */
-function stringifySexagesimal(node) {
-    let { value } = node;
-    let num = (n) => n;
-    if (typeof value === 'bigint')
-        num = n => BigInt(n);
-    else if (isNaN(value) || !isFinite(value))
-        return stringifyNumber.stringifyNumber(node);
-    let sign = '';
-    if (value < 0) {
-        sign = '-';
-        value *= num(-1);
-    }
-    const _60 = num(60);
-    const parts = [value % _60]; // seconds, including ms
-    if (value < 60) {
-        parts.unshift(0); // at least one : is required
-    }
-    else {
-        value = (value - parts[0]) / _60;
-        parts.unshift(value % _60); // minutes
-        if (value >= 60) {
-            value = (value - parts[0]) / _60;
-            parts.unshift(value); // hours
-        }
-    }
-    return (sign +
-        parts
-            .map(n => String(n).padStart(2, '0'))
-            .join(':')
-            .replace(/000000\d*$/, '') // % 60 may introduce error
-    );
-}
-const intTime = {
-    identify: value => typeof value === 'bigint' || Number.isInteger(value),
-    default: true,
-    tag: 'tag:yaml.org,2002:int',
-    format: 'TIME',
-    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-    resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
-    stringify: stringifySexagesimal
-};
-const floatTime = {
-    identify: value => typeof value === 'number',
-    default: true,
-    tag: 'tag:yaml.org,2002:float',
-    format: 'TIME',
-    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-    resolve: str => parseSexagesimal(str, false),
-    stringify: stringifySexagesimal
-};
-const timestamp = {
-    identify: value => value instanceof Date,
-    default: true,
-    tag: 'tag:yaml.org,2002:timestamp',
-    // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
-    // may be omitted altogether, resulting in a date format. In such a case, the time part is
-    // assumed to be 00:00:00Z (start of day, UTC).
-    test: RegExp('^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})' + // YYYY-Mm-Dd
-        '(?:' + // time is optional
-        '(?:t|T|[ \\t]+)' + // t | T | whitespace
-        '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)' + // Hh:Mm:Ss(.ss)?
-        '(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?' + // Z | +5 | -03:30
-        ')?$'),
-    resolve(str) {
-        const match = str.match(timestamp.test);
-        if (!match)
-            throw new Error('!!timestamp expects a date, starting with yyyy-mm-dd');
-        const [, year, month, day, hour, minute, second] = match.map(Number);
-        const millisec = match[7] ? Number((match[7] + '00').substr(1, 3)) : 0;
-        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
-        const tz = match[8];
-        if (tz && tz !== 'Z') {
-            let d = parseSexagesimal(tz, false);
-            if (Math.abs(d) < 30)
-                d *= 60;
-            date -= 60000 * d;
-        }
-        return new Date(date);
-    },
-    stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, '') ?? ''
-};
-
-exports.floatTime = floatTime;
-exports.intTime = intTime;
-exports.timestamp = timestamp;
-
-
-/***/ }),
-
-/***/ 34475:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-const FOLD_FLOW = 'flow';
-const FOLD_BLOCK = 'block';
-const FOLD_QUOTED = 'quoted';
-/**
- * Tries to keep input at up to `lineWidth` characters, splitting only on spaces
- * not followed by newlines or spaces unless `mode` is `'quoted'`. Lines are
- * terminated with `\n` and started with `indent`.
- */
-function foldFlowLines(text, indent, mode = 'flow', { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
-    if (!lineWidth || lineWidth < 0)
-        return text;
-    if (lineWidth < minContentWidth)
-        minContentWidth = 0;
-    const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-    if (text.length <= endStep)
-        return text;
-    const folds = [];
-    const escapedFolds = {};
-    let end = lineWidth - indent.length;
-    if (typeof indentAtStart === 'number') {
-        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
-            folds.push(0);
-        else
-            end = lineWidth - indentAtStart;
-    }
-    let split = undefined;
-    let prev = undefined;
-    let overflow = false;
-    let i = -1;
-    let escStart = -1;
-    let escEnd = -1;
-    if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
-        if (i !== -1)
-            end = i + endStep;
-    }
-    for (let ch; (ch = text[(i += 1)]);) {
-        if (mode === FOLD_QUOTED && ch === '\\') {
-            escStart = i;
-            switch (text[i + 1]) {
-                case 'x':
-                    i += 3;
-                    break;
-                case 'u':
-                    i += 5;
-                    break;
-                case 'U':
-                    i += 9;
-                    break;
-                default:
-                    i += 1;
-            }
-            escEnd = i;
-        }
-        if (ch === '\n') {
-            if (mode === FOLD_BLOCK)
-                i = consumeMoreIndentedLines(text, i, indent.length);
-            end = i + indent.length + endStep;
-            split = undefined;
-        }
-        else {
-            if (ch === ' ' &&
-                prev &&
-                prev !== ' ' &&
-                prev !== '\n' &&
-                prev !== '\t') {
-                // space surrounded by non-space can be replaced with newline + indent
-                const next = text[i + 1];
-                if (next && next !== ' ' && next !== '\n' && next !== '\t')
-                    split = i;
-            }
-            if (i >= end) {
-                if (split) {
-                    folds.push(split);
-                    end = split + endStep;
-                    split = undefined;
-                }
-                else if (mode === FOLD_QUOTED) {
-                    // white-space collected at end may stretch past lineWidth
-                    while (prev === ' ' || prev === '\t') {
-                        prev = ch;
-                        ch = text[(i += 1)];
-                        overflow = true;
-                    }
-                    // Account for newline escape, but don't break preceding escape
-                    const j = i > escEnd + 1 ? i - 2 : escStart - 1;
-                    // Bail out if lineWidth & minContentWidth are shorter than an escape string
-                    if (escapedFolds[j])
-                        return text;
-                    folds.push(j);
-                    escapedFolds[j] = true;
-                    end = j + endStep;
-                    split = undefined;
-                }
-                else {
-                    overflow = true;
-                }
-            }
-        }
-        prev = ch;
-    }
-    if (overflow && onOverflow)
-        onOverflow();
-    if (folds.length === 0)
-        return text;
-    if (onFold)
-        onFold();
-    let res = text.slice(0, folds[0]);
-    for (let i = 0; i < folds.length; ++i) {
-        const fold = folds[i];
-        const end = folds[i + 1] || text.length;
-        if (fold === 0)
-            res = `\n${indent}${text.slice(0, end)}`;
-        else {
-            if (mode === FOLD_QUOTED && escapedFolds[fold])
-                res += `${text[fold]}\\`;
-            res += `\n${indent}${text.slice(fold + 1, end)}`;
-        }
-    }
-    return res;
-}
-/**
- * Presumes `i + 1` is at the start of a line
- * @returns index of last newline in more-indented block
- */
-function consumeMoreIndentedLines(text, i, indent) {
-    let end = i;
-    let start = i + 1;
-    let ch = text[start];
-    while (ch === ' ' || ch === '\t') {
-        if (i < start + indent) {
-            ch = text[++i];
-        }
-        else {
-            do {
-                ch = text[++i];
-            } while (ch && ch !== '\n');
-            end = i;
-            start = i + 1;
-            ch = text[start];
-        }
-    }
-    return end;
-}
-
-exports.FOLD_BLOCK = FOLD_BLOCK;
-exports.FOLD_FLOW = FOLD_FLOW;
-exports.FOLD_QUOTED = FOLD_QUOTED;
-exports.foldFlowLines = foldFlowLines;
-
-
-/***/ }),
-
-/***/ 2148:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var anchors = __nccwpck_require__(71596);
-var identity = __nccwpck_require__(41127);
-var stringifyComment = __nccwpck_require__(59799);
-var stringifyString = __nccwpck_require__(83069);
-
-function createStringifyContext(doc, options) {
-    const opt = Object.assign({
-        blockQuote: true,
-        commentString: stringifyComment.stringifyComment,
-        defaultKeyType: null,
-        defaultStringType: 'PLAIN',
-        directives: null,
-        doubleQuotedAsJSON: false,
-        doubleQuotedMinMultiLineLength: 40,
-        falseStr: 'false',
-        flowCollectionPadding: true,
-        indentSeq: true,
-        lineWidth: 80,
-        minContentWidth: 20,
-        nullStr: 'null',
-        simpleKeys: false,
-        singleQuote: null,
-        trailingComma: false,
-        trueStr: 'true',
-        verifyAliasOrder: true
-    }, doc.schema.toStringOptions, options);
-    let inFlow;
-    switch (opt.collectionStyle) {
-        case 'block':
-            inFlow = false;
-            break;
-        case 'flow':
-            inFlow = true;
-            break;
-        default:
-            inFlow = null;
-    }
-    return {
-        anchors: new Set(),
-        doc,
-        flowCollectionPadding: opt.flowCollectionPadding ? ' ' : '',
-        indent: '',
-        indentStep: typeof opt.indent === 'number' ? ' '.repeat(opt.indent) : '  ',
-        inFlow,
-        options: opt
-    };
-}
-function getTagObject(tags, item) {
-    if (item.tag) {
-        const match = tags.filter(t => t.tag === item.tag);
-        if (match.length > 0)
-            return match.find(t => t.format === item.format) ?? match[0];
-    }
-    let tagObj = undefined;
-    let obj;
-    if (identity.isScalar(item)) {
-        obj = item.value;
-        let match = tags.filter(t => t.identify?.(obj));
-        if (match.length > 1) {
-            const testMatch = match.filter(t => t.test);
-            if (testMatch.length > 0)
-                match = testMatch;
-        }
-        tagObj =
-            match.find(t => t.format === item.format) ?? match.find(t => !t.format);
-    }
-    else {
-        obj = item;
-        tagObj = tags.find(t => t.nodeClass && obj instanceof t.nodeClass);
-    }
-    if (!tagObj) {
-        const name = obj?.constructor?.name ?? (obj === null ? 'null' : typeof obj);
-        throw new Error(`Tag not resolved for ${name} value`);
-    }
-    return tagObj;
-}
-// needs to be called before value stringifier to allow for circular anchor refs
-function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
-    if (!doc.directives)
-        return '';
-    const props = [];
-    const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
-    if (anchor && anchors.anchorIsValid(anchor)) {
-        anchors$1.add(anchor);
-        props.push(`&${anchor}`);
-    }
-    const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
-    if (tag)
-        props.push(doc.directives.tagString(tag));
-    return props.join(' ');
-}
-function stringify(item, ctx, onComment, onChompKeep) {
-    if (identity.isPair(item))
-        return item.toString(ctx, onComment, onChompKeep);
-    if (identity.isAlias(item)) {
-        if (ctx.doc.directives)
-            return item.toString(ctx);
-        if (ctx.resolvedAliases?.has(item)) {
-            throw new TypeError(`Cannot stringify circular structure without alias nodes`);
-        }
-        else {
-            if (ctx.resolvedAliases)
-                ctx.resolvedAliases.add(item);
-            else
-                ctx.resolvedAliases = new Set([item]);
-            item = item.resolve(ctx.doc);
-        }
-    }
-    let tagObj = undefined;
-    const node = identity.isNode(item)
-        ? item
-        : ctx.doc.createNode(item, { onTagObj: o => (tagObj = o) });
-    tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
-    const props = stringifyProps(node, tagObj, ctx);
-    if (props.length > 0)
-        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-    const str = typeof tagObj.stringify === 'function'
-        ? tagObj.stringify(node, ctx, onComment, onChompKeep)
-        : identity.isScalar(node)
-            ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep)
-            : node.toString(ctx, onComment, onChompKeep);
-    if (!props)
-        return str;
-    return identity.isScalar(node) || str[0] === '{' || str[0] === '['
-        ? `${props} ${str}`
-        : `${props}\n${ctx.indent}${str}`;
-}
-
-exports.createStringifyContext = createStringifyContext;
-exports.stringify = stringify;
-
-
-/***/ }),
-
-/***/ 61212:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
-
-function stringifyCollection(collection, ctx, options) {
-    const flow = ctx.inFlow ?? collection.flow;
-    const stringify = flow ? stringifyFlowCollection : stringifyBlockCollection;
-    return stringify(collection, ctx, options);
-}
-function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
-    const { indent, options: { commentString } } = ctx;
-    const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
-    let chompKeep = false; // flag for the preceding node's status
-    const lines = [];
-    for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
-        let comment = null;
-        if (identity.isNode(item)) {
-            if (!chompKeep && item.spaceBefore)
-                lines.push('');
-            addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
-            if (item.comment)
-                comment = item.comment;
-        }
-        else if (identity.isPair(item)) {
-            const ik = identity.isNode(item.key) ? item.key : null;
-            if (ik) {
-                if (!chompKeep && ik.spaceBefore)
-                    lines.push('');
-                addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
-            }
-        }
-        chompKeep = false;
-        let str = stringify.stringify(item, itemCtx, () => (comment = null), () => (chompKeep = true));
-        if (comment)
-            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
-        if (chompKeep && comment)
-            chompKeep = false;
-        lines.push(blockItemPrefix + str);
-    }
-    let str;
-    if (lines.length === 0) {
-        str = flowChars.start + flowChars.end;
-    }
-    else {
-        str = lines[0];
-        for (let i = 1; i < lines.length; ++i) {
-            const line = lines[i];
-            str += line ? `\n${indent}${line}` : '\n';
-        }
-    }
-    if (comment) {
-        str += '\n' + stringifyComment.indentComment(commentString(comment), indent);
-        if (onComment)
-            onComment();
-    }
-    else if (chompKeep && onChompKeep)
-        onChompKeep();
-    return str;
-}
-function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
-    const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
-    itemIndent += indentStep;
-    const itemCtx = Object.assign({}, ctx, {
-        indent: itemIndent,
-        inFlow: true,
-        type: null
-    });
-    let reqNewline = false;
-    let linesAtValue = 0;
-    const lines = [];
-    for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
-        let comment = null;
-        if (identity.isNode(item)) {
-            if (item.spaceBefore)
-                lines.push('');
-            addCommentBefore(ctx, lines, item.commentBefore, false);
-            if (item.comment)
-                comment = item.comment;
-        }
-        else if (identity.isPair(item)) {
-            const ik = identity.isNode(item.key) ? item.key : null;
-            if (ik) {
-                if (ik.spaceBefore)
-                    lines.push('');
-                addCommentBefore(ctx, lines, ik.commentBefore, false);
-                if (ik.comment)
-                    reqNewline = true;
-            }
-            const iv = identity.isNode(item.value) ? item.value : null;
-            if (iv) {
-                if (iv.comment)
-                    comment = iv.comment;
-                if (iv.commentBefore)
-                    reqNewline = true;
-            }
-            else if (item.value == null && ik?.comment) {
-                comment = ik.comment;
-            }
-        }
-        if (comment)
-            reqNewline = true;
-        let str = stringify.stringify(item, itemCtx, () => (comment = null));
-        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes('\n'));
-        if (i < items.length - 1) {
-            str += ',';
-        }
-        else if (ctx.options.trailingComma) {
-            if (ctx.options.lineWidth > 0) {
-                reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) +
-                    (str.length + 2) >
-                    ctx.options.lineWidth);
-            }
-            if (reqNewline) {
-                str += ',';
-            }
-        }
-        if (comment)
-            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
-        lines.push(str);
-        linesAtValue = lines.length;
-    }
-    const { start, end } = flowChars;
-    if (lines.length === 0) {
-        return start + end;
-    }
-    else {
-        if (!reqNewline) {
-            const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
-            reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
-        }
-        if (reqNewline) {
-            let str = start;
-            for (const line of lines)
-                str += line ? `\n${indentStep}${indent}${line}` : '\n';
-            return `${str}\n${indent}${end}`;
-        }
-        else {
-            return `${start}${fcPadding}${lines.join(' ')}${fcPadding}${end}`;
-        }
-    }
-}
-function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
-    if (comment && chompKeep)
-        comment = comment.replace(/^\n+/, '');
-    if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
-        lines.push(ic.trimStart()); // Avoid double indent on first line
-    }
-}
-
-exports.stringifyCollection = stringifyCollection;
-
-
-/***/ }),
-
-/***/ 59799:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-/**
- * Stringifies a comment.
- *
- * Empty comment lines are left empty,
- * lines consisting of a single space are replaced by `#`,
- * and all other lines are prefixed with a `#`.
- */
-const stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, '#');
-function indentComment(comment, indent) {
-    if (/^\n+$/.test(comment))
-        return comment.substring(1);
-    return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
-}
-const lineComment = (str, indent, comment) => str.endsWith('\n')
-    ? indentComment(comment, indent)
-    : comment.includes('\n')
-        ? '\n' + indentComment(comment, indent)
-        : (str.endsWith(' ') ? '' : ' ') + comment;
-
-exports.indentComment = indentComment;
-exports.lineComment = lineComment;
-exports.stringifyComment = stringifyComment;
-
-
-/***/ }),
-
-/***/ 6829:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
-
-function stringifyDocument(doc, options) {
-    const lines = [];
-    let hasDirectives = options.directives === true;
-    if (options.directives !== false && doc.directives) {
-        const dir = doc.directives.toString(doc);
-        if (dir) {
-            lines.push(dir);
-            hasDirectives = true;
-        }
-        else if (doc.directives.docStart)
-            hasDirectives = true;
-    }
-    if (hasDirectives)
-        lines.push('---');
-    const ctx = stringify.createStringifyContext(doc, options);
-    const { commentString } = ctx.options;
-    if (doc.commentBefore) {
-        if (lines.length !== 1)
-            lines.unshift('');
-        const cs = commentString(doc.commentBefore);
-        lines.unshift(stringifyComment.indentComment(cs, ''));
-    }
-    let chompKeep = false;
-    let contentComment = null;
-    if (doc.contents) {
-        if (identity.isNode(doc.contents)) {
-            if (doc.contents.spaceBefore && hasDirectives)
-                lines.push('');
-            if (doc.contents.commentBefore) {
-                const cs = commentString(doc.contents.commentBefore);
-                lines.push(stringifyComment.indentComment(cs, ''));
-            }
-            // top-level block scalars need to be indented if followed by a comment
-            ctx.forceBlockIndent = !!doc.comment;
-            contentComment = doc.contents.comment;
-        }
-        const onChompKeep = contentComment ? undefined : () => (chompKeep = true);
-        let body = stringify.stringify(doc.contents, ctx, () => (contentComment = null), onChompKeep);
-        if (contentComment)
-            body += stringifyComment.lineComment(body, '', commentString(contentComment));
-        if ((body[0] === '|' || body[0] === '>') &&
-            lines[lines.length - 1] === '---') {
-            // Top-level block scalars with a preceding doc marker ought to use the
-            // same line for their header.
-            lines[lines.length - 1] = `--- ${body}`;
-        }
-        else
-            lines.push(body);
-    }
-    else {
-        lines.push(stringify.stringify(doc.contents, ctx));
-    }
-    if (doc.directives?.docEnd) {
-        if (doc.comment) {
-            const cs = commentString(doc.comment);
-            if (cs.includes('\n')) {
-                lines.push('...');
-                lines.push(stringifyComment.indentComment(cs, ''));
-            }
-            else {
-                lines.push(`... ${cs}`);
-            }
-        }
-        else {
-            lines.push('...');
-        }
-    }
-    else {
-        let dc = doc.comment;
-        if (dc && chompKeep)
-            dc = dc.replace(/^\n+/, '');
-        if (dc) {
-            if ((!chompKeep || contentComment) && lines[lines.length - 1] !== '')
-                lines.push('');
-            lines.push(stringifyComment.indentComment(commentString(dc), ''));
-        }
-    }
-    return lines.join('\n') + '\n';
-}
-
-exports.stringifyDocument = stringifyDocument;
-
-
-/***/ }),
-
-/***/ 28689:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-
-function stringifyNumber({ format, minFractionDigits, tag, value }) {
-    if (typeof value === 'bigint')
-        return String(value);
-    const num = typeof value === 'number' ? value : Number(value);
-    if (!isFinite(num))
-        return isNaN(num) ? '.nan' : num < 0 ? '-.inf' : '.inf';
-    let n = Object.is(value, -0) ? '-0' : JSON.stringify(value);
-    if (!format &&
-        minFractionDigits &&
-        (!tag || tag === 'tag:yaml.org,2002:float') &&
-        /^-?\d/.test(n) &&
-        !n.includes('e')) {
-        let i = n.indexOf('.');
-        if (i < 0) {
-            i = n.length;
-            n += '.';
-        }
-        let d = minFractionDigits - (n.length - i - 1);
-        while (d-- > 0)
-            n += '0';
-    }
-    return n;
-}
-
-exports.stringifyNumber = stringifyNumber;
-
-
-/***/ }),
-
-/***/ 59748:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
-
-function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
-    const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-    let keyComment = (identity.isNode(key) && key.comment) || null;
-    if (simpleKeys) {
-        if (keyComment) {
-            throw new Error('With simple keys, key nodes cannot have comments');
-        }
-        if (identity.isCollection(key) || (!identity.isNode(key) && typeof key === 'object')) {
-            const msg = 'With simple keys, collection cannot be used as a key value';
-            throw new Error(msg);
-        }
-    }
-    let explicitKey = !simpleKeys &&
-        (!key ||
-            (keyComment && value == null && !ctx.inFlow) ||
-            identity.isCollection(key) ||
-            (identity.isScalar(key)
-                ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL
-                : typeof key === 'object'));
-    ctx = Object.assign({}, ctx, {
-        allNullValues: false,
-        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
-        indent: indent + indentStep
-    });
-    let keyCommentDone = false;
-    let chompKeep = false;
-    let str = stringify.stringify(key, ctx, () => (keyCommentDone = true), () => (chompKeep = true));
-    if (!explicitKey && !ctx.inFlow && str.length > 1024) {
-        if (simpleKeys)
-            throw new Error('With simple keys, single line scalar must not span more than 1024 characters');
-        explicitKey = true;
-    }
-    if (ctx.inFlow) {
-        if (allNullValues || value == null) {
-            if (keyCommentDone && onComment)
-                onComment();
-            return str === '' ? '?' : explicitKey ? `? ${str}` : str;
-        }
-    }
-    else if ((allNullValues && !simpleKeys) || (value == null && explicitKey)) {
-        str = `? ${str}`;
-        if (keyComment && !keyCommentDone) {
-            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-        }
-        else if (chompKeep && onChompKeep)
-            onChompKeep();
-        return str;
-    }
-    if (keyCommentDone)
-        keyComment = null;
-    if (explicitKey) {
-        if (keyComment)
-            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-        str = `? ${str}\n${indent}:`;
-    }
-    else {
-        str = `${str}:`;
-        if (keyComment)
-            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-    }
-    let vsb, vcb, valueComment;
-    if (identity.isNode(value)) {
-        vsb = !!value.spaceBefore;
-        vcb = value.commentBefore;
-        valueComment = value.comment;
-    }
-    else {
-        vsb = false;
-        vcb = null;
-        valueComment = null;
-        if (value && typeof value === 'object')
-            value = doc.createNode(value);
-    }
-    ctx.implicitKey = false;
-    if (!explicitKey && !keyComment && identity.isScalar(value))
-        ctx.indentAtStart = str.length + 1;
-    chompKeep = false;
-    if (!indentSeq &&
-        indentStep.length >= 2 &&
-        !ctx.inFlow &&
-        !explicitKey &&
-        identity.isSeq(value) &&
-        !value.flow &&
-        !value.tag &&
-        !value.anchor) {
-        // If indentSeq === false, consider '- ' as part of indentation where possible
-        ctx.indent = ctx.indent.substring(2);
-    }
-    let valueCommentDone = false;
-    const valueStr = stringify.stringify(value, ctx, () => (valueCommentDone = true), () => (chompKeep = true));
-    let ws = ' ';
-    if (keyComment || vsb || vcb) {
-        ws = vsb ? '\n' : '';
-        if (vcb) {
-            const cs = commentString(vcb);
-            ws += `\n${stringifyComment.indentComment(cs, ctx.indent)}`;
-        }
-        if (valueStr === '' && !ctx.inFlow) {
-            if (ws === '\n' && valueComment)
-                ws = '\n\n';
-        }
-        else {
-            ws += `\n${ctx.indent}`;
-        }
-    }
-    else if (!explicitKey && identity.isCollection(value)) {
-        const vs0 = valueStr[0];
-        const nl0 = valueStr.indexOf('\n');
-        const hasNewline = nl0 !== -1;
-        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
-        if (hasNewline || !flow) {
-            let hasPropsLine = false;
-            if (hasNewline && (vs0 === '&' || vs0 === '!')) {
-                let sp0 = valueStr.indexOf(' ');
-                if (vs0 === '&' &&
-                    sp0 !== -1 &&
-                    sp0 < nl0 &&
-                    valueStr[sp0 + 1] === '!') {
-                    sp0 = valueStr.indexOf(' ', sp0 + 1);
-                }
-                if (sp0 === -1 || nl0 < sp0)
-                    hasPropsLine = true;
-            }
-            if (!hasPropsLine)
-                ws = `\n${ctx.indent}`;
-        }
-    }
-    else if (valueStr === '' || valueStr[0] === '\n') {
-        ws = '';
-    }
-    str += ws + valueStr;
-    if (ctx.inFlow) {
-        if (valueCommentDone && onComment)
-            onComment();
-    }
-    else if (valueComment && !valueCommentDone) {
-        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
-    }
-    else if (chompKeep && onChompKeep) {
-        onChompKeep();
-    }
-    return str;
-}
-
-exports.stringifyPair = stringifyPair;
-
-
-/***/ }),
-
-/***/ 83069:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var Scalar = __nccwpck_require__(63301);
-var foldFlowLines = __nccwpck_require__(34475);
-
-const getFoldOptions = (ctx, isBlock) => ({
-    indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
-    lineWidth: ctx.options.lineWidth,
-    minContentWidth: ctx.options.minContentWidth
-});
-// Also checks for lines starting with %, as parsing the output as YAML 1.1 will
-// presume that's starting a new document.
-const containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
-function lineLengthOverLimit(str, lineWidth, indentLength) {
-    if (!lineWidth || lineWidth < 0)
-        return false;
-    const limit = lineWidth - indentLength;
-    const strLen = str.length;
-    if (strLen <= limit)
-        return false;
-    for (let i = 0, start = 0; i < strLen; ++i) {
-        if (str[i] === '\n') {
-            if (i - start > limit)
-                return true;
-            start = i + 1;
-            if (strLen - start <= limit)
-                return false;
-        }
-    }
-    return true;
-}
-function doubleQuotedString(value, ctx) {
-    const json = JSON.stringify(value);
-    if (ctx.options.doubleQuotedAsJSON)
-        return json;
-    const { implicitKey } = ctx;
-    const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
-    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
-    let str = '';
-    let start = 0;
-    for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
-        if (ch === ' ' && json[i + 1] === '\\' && json[i + 2] === 'n') {
-            // space before newline needs to be escaped to not be folded
-            str += json.slice(start, i) + '\\ ';
-            i += 1;
-            start = i;
-            ch = '\\';
-        }
-        if (ch === '\\')
-            switch (json[i + 1]) {
-                case 'u':
-                    {
-                        str += json.slice(start, i);
-                        const code = json.substr(i + 2, 4);
-                        switch (code) {
-                            case '0000':
-                                str += '\\0';
-                                break;
-                            case '0007':
-                                str += '\\a';
-                                break;
-                            case '000b':
-                                str += '\\v';
-                                break;
-                            case '001b':
-                                str += '\\e';
-                                break;
-                            case '0085':
-                                str += '\\N';
-                                break;
-                            case '00a0':
-                                str += '\\_';
-                                break;
-                            case '2028':
-                                str += '\\L';
-                                break;
-                            case '2029':
-                                str += '\\P';
-                                break;
-                            default:
-                                if (code.substr(0, 2) === '00')
-                                    str += '\\x' + code.substr(2);
-                                else
-                                    str += json.substr(i, 6);
-                        }
-                        i += 5;
-                        start = i + 1;
-                    }
-                    break;
-                case 'n':
-                    if (implicitKey ||
-                        json[i + 2] === '"' ||
-                        json.length < minMultiLineLength) {
-                        i += 1;
-                    }
-                    else {
-                        // folding will eat first newline
-                        str += json.slice(start, i) + '\n\n';
-                        while (json[i + 2] === '\\' &&
-                            json[i + 3] === 'n' &&
-                            json[i + 4] !== '"') {
-                            str += '\n';
-                            i += 2;
-                        }
-                        str += indent;
-                        // space after newline needs to be escaped to not be folded
-                        if (json[i + 2] === ' ')
-                            str += '\\';
-                        i += 1;
-                        start = i + 1;
-                    }
-                    break;
-                default:
-                    i += 1;
-            }
-    }
-    str = start ? str + json.slice(start) : json;
-    return implicitKey
-        ? str
-        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
-}
-function singleQuotedString(value, ctx) {
-    if (ctx.options.singleQuote === false ||
-        (ctx.implicitKey && value.includes('\n')) ||
-        /[ \t]\n|\n[ \t]/.test(value) // single quoted string can't have leading or trailing whitespace around newline
-    )
-        return doubleQuotedString(value, ctx);
-    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
-    const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&\n${indent}`) + "'";
-    return ctx.implicitKey
-        ? res
-        : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
-}
-function quotedString(value, ctx) {
-    const { singleQuote } = ctx.options;
-    let qs;
-    if (singleQuote === false)
-        qs = doubleQuotedString;
-    else {
-        const hasDouble = value.includes('"');
-        const hasSingle = value.includes("'");
-        if (hasDouble && !hasSingle)
-            qs = singleQuotedString;
-        else if (hasSingle && !hasDouble)
-            qs = doubleQuotedString;
-        else
-            qs = singleQuote ? singleQuotedString : doubleQuotedString;
-    }
-    return qs(value, ctx);
-}
-// The negative lookbehind avoids a polynomial search,
-// but isn't supported yet on Safari: https://caniuse.com/js-regexp-lookbehind
-let blockEndNewlines;
-try {
-    blockEndNewlines = new RegExp('(^|(?<!\n))\n+(?!\n|$)', 'g');
-}
-catch {
-    blockEndNewlines = /\n+(?!\n|$)/g;
-}
-function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
-    const { blockQuote, commentString, lineWidth } = ctx.options;
-    // 1. Block can't end in whitespace unless the last line is non-empty.
-    // 2. Strings consisting of only whitespace are best rendered explicitly.
-    if (!blockQuote || /\n[\t ]+$/.test(value)) {
-        return quotedString(value, ctx);
-    }
-    const indent = ctx.indent ||
-        (ctx.forceBlockIndent || containsDocumentMarker(value) ? '  ' : '');
-    const literal = blockQuote === 'literal'
-        ? true
-        : blockQuote === 'folded' || type === Scalar.Scalar.BLOCK_FOLDED
-            ? false
-            : type === Scalar.Scalar.BLOCK_LITERAL
-                ? true
-                : !lineLengthOverLimit(value, lineWidth, indent.length);
-    if (!value)
-        return literal ? '|\n' : '>\n';
-    // determine chomping from whitespace at value end
-    let chomp;
-    let endStart;
-    for (endStart = value.length; endStart > 0; --endStart) {
-        const ch = value[endStart - 1];
-        if (ch !== '\n' && ch !== '\t' && ch !== ' ')
-            break;
-    }
-    let end = value.substring(endStart);
-    const endNlPos = end.indexOf('\n');
-    if (endNlPos === -1) {
-        chomp = '-'; // strip
-    }
-    else if (value === end || endNlPos !== end.length - 1) {
-        chomp = '+'; // keep
-        if (onChompKeep)
-            onChompKeep();
-    }
-    else {
-        chomp = ''; // clip
-    }
-    if (end) {
-        value = value.slice(0, -end.length);
-        if (end[end.length - 1] === '\n')
-            end = end.slice(0, -1);
-        end = end.replace(blockEndNewlines, `$&${indent}`);
-    }
-    // determine indent indicator from whitespace at value start
-    let startWithSpace = false;
-    let startEnd;
-    let startNlPos = -1;
-    for (startEnd = 0; startEnd < value.length; ++startEnd) {
-        const ch = value[startEnd];
-        if (ch === ' ')
-            startWithSpace = true;
-        else if (ch === '\n')
-            startNlPos = startEnd;
-        else
-            break;
-    }
-    let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
-    if (start) {
-        value = value.substring(start.length);
-        start = start.replace(/\n+/g, `$&${indent}`);
-    }
-    const indentSize = indent ? '2' : '1'; // root is at -1
-    // Leading | or > is added later
-    let header = (startWithSpace ? indentSize : '') + chomp;
-    if (comment) {
-        header += ' ' + commentString(comment.replace(/ ?[\r\n]+/g, ' '));
-        if (onComment)
-            onComment();
-    }
-    if (!literal) {
-        const foldedValue = value
-            .replace(/\n+/g, '\n$&')
-            .replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, '$1$2') // more-indented lines aren't folded
-            //                ^ more-ind. ^ empty     ^ capture next empty lines only at end of indent
-            .replace(/\n+/g, `$&${indent}`);
-        let literalFallback = false;
-        const foldOptions = getFoldOptions(ctx, true);
-        if (blockQuote !== 'folded' && type !== Scalar.Scalar.BLOCK_FOLDED) {
-            foldOptions.onOverflow = () => {
-                literalFallback = true;
-            };
-        }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
-        if (!literalFallback)
-            return `>${header}\n${indent}${body}`;
-    }
-    value = value.replace(/\n+/g, `$&${indent}`);
-    return `|${header}\n${indent}${start}${value}${end}`;
-}
-function plainString(item, ctx, onComment, onChompKeep) {
-    const { type, value } = item;
-    const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
-    if ((implicitKey && value.includes('\n')) ||
-        (inFlow && /[[\]{},]/.test(value))) {
-        return quotedString(value, ctx);
-    }
-    if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
-        // not allowed:
-        // - '-' or '?'
-        // - start with an indicator character (except [?:-]) or /[?-] /
-        // - '\n ', ': ' or ' \n' anywhere
-        // - '#' not preceded by a non-space char
-        // - end with ' ' or ':'
-        return implicitKey || inFlow || !value.includes('\n')
-            ? quotedString(value, ctx)
-            : blockString(item, ctx, onComment, onChompKeep);
-    }
-    if (!implicitKey &&
-        !inFlow &&
-        type !== Scalar.Scalar.PLAIN &&
-        value.includes('\n')) {
-        // Where allowed & type not set explicitly, prefer block style for multiline strings
-        return blockString(item, ctx, onComment, onChompKeep);
-    }
-    if (containsDocumentMarker(value)) {
-        if (indent === '') {
-            ctx.forceBlockIndent = true;
-            return blockString(item, ctx, onComment, onChompKeep);
-        }
-        else if (implicitKey && indent === indentStep) {
-            return quotedString(value, ctx);
-        }
-    }
-    const str = value.replace(/\n+/g, `$&\n${indent}`);
-    // Verify that output will be parsed as a string, as e.g. plain numbers and
-    // booleans get parsed with those types in v1.2 (e.g. '42', 'true' & '0.9e-3'),
-    // and others in v1.1.
-    if (actualString) {
-        const test = (tag) => tag.default && tag.tag !== 'tag:yaml.org,2002:str' && tag.test?.test(str);
-        const { compat, tags } = ctx.doc.schema;
-        if (tags.some(test) || compat?.some(test))
-            return quotedString(value, ctx);
-    }
-    return implicitKey
-        ? str
-        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
-}
-function stringifyString(item, ctx, onComment, onChompKeep) {
-    const { implicitKey, inFlow } = ctx;
-    const ss = typeof item.value === 'string'
-        ? item
-        : Object.assign({}, item, { value: String(item.value) });
-    let { type } = item;
-    if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
-        // force double quotes on control characters & unpaired surrogates
-        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
-            type = Scalar.Scalar.QUOTE_DOUBLE;
-    }
-    const _stringify = (_type) => {
-        switch (_type) {
-            case Scalar.Scalar.BLOCK_FOLDED:
-            case Scalar.Scalar.BLOCK_LITERAL:
-                return implicitKey || inFlow
-                    ? quotedString(ss.value, ctx) // blocks are not valid inside flow containers
-                    : blockString(ss, ctx, onComment, onChompKeep);
-            case Scalar.Scalar.QUOTE_DOUBLE:
-                return doubleQuotedString(ss.value, ctx);
-            case Scalar.Scalar.QUOTE_SINGLE:
-                return singleQuotedString(ss.value, ctx);
-            case Scalar.Scalar.PLAIN:
-                return plainString(ss, ctx, onComment, onChompKeep);
-            default:
-                return null;
-        }
-    };
-    let res = _stringify(type);
-    if (res === null) {
-        const { defaultKeyType, defaultStringType } = ctx.options;
-        const t = (implicitKey && defaultKeyType) || defaultStringType;
-        res = _stringify(t);
-        if (res === null)
-            throw new Error(`Unsupported default string type ${t}`);
-    }
-    return res;
-}
-
-exports.stringifyString = stringifyString;
-
-
-/***/ }),
-
-/***/ 10204:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-
-
-var identity = __nccwpck_require__(41127);
-
-const BREAK = Symbol('break visit');
-const SKIP = Symbol('skip children');
-const REMOVE = Symbol('remove node');
-/**
- * Apply a visitor to an AST node or document.
- *
- * Walks through the tree (depth-first) starting from `node`, calling a
- * `visitor` function with three arguments:
- *   - `key`: For sequence values and map `Pair`, the node's index in the
- *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
- *     `null` for the root node.
- *   - `node`: The current node.
- *   - `path`: The ancestry of the current node.
- *
- * The return value of the visitor may be used to control the traversal:
- *   - `undefined` (default): Do nothing and continue
- *   - `visit.SKIP`: Do not visit the children of this node, continue with next
- *     sibling
- *   - `visit.BREAK`: Terminate traversal completely
- *   - `visit.REMOVE`: Remove the current node, then continue with the next one
- *   - `Node`: Replace the current node, then continue by visiting it
- *   - `number`: While iterating the items of a sequence or map, set the index
- *     of the next step. This is useful especially if the index of the current
- *     node has changed.
- *
- * If `visitor` is a single function, it will be called with all values
- * encountered in the tree, including e.g. `null` values. Alternatively,
- * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
- * `Alias` and `Scalar` node. To define the same visitor function for more than
- * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
- * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
- * specific defined one will be used for each node.
- */
-function visit(node, visitor) {
-    const visitor_ = initVisitor(visitor);
-    if (identity.isDocument(node)) {
-        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
-        if (cd === REMOVE)
-            node.contents = null;
-    }
-    else
-        visit_(null, node, visitor_, Object.freeze([]));
-}
-// Without the `as symbol` casts, TS declares these in the `visit`
-// namespace using `var`, but then complains about that because
-// `unique symbol` must be `const`.
-/** Terminate visit traversal completely */
-visit.BREAK = BREAK;
-/** Do not visit the children of the current node */
-visit.SKIP = SKIP;
-/** Remove the current node */
-visit.REMOVE = REMOVE;
-function visit_(key, node, visitor, path) {
-    const ctrl = callVisitor(key, node, visitor, path);
-    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visit_(key, ctrl, visitor, path);
-    }
-    if (typeof ctrl !== 'symbol') {
-        if (identity.isCollection(node)) {
-            path = Object.freeze(path.concat(node));
-            for (let i = 0; i < node.items.length; ++i) {
-                const ci = visit_(i, node.items[i], visitor, path);
-                if (typeof ci === 'number')
-                    i = ci - 1;
-                else if (ci === BREAK)
-                    return BREAK;
-                else if (ci === REMOVE) {
-                    node.items.splice(i, 1);
-                    i -= 1;
-                }
-            }
-        }
-        else if (identity.isPair(node)) {
-            path = Object.freeze(path.concat(node));
-            const ck = visit_('key', node.key, visitor, path);
-            if (ck === BREAK)
-                return BREAK;
-            else if (ck === REMOVE)
-                node.key = null;
-            const cv = visit_('value', node.value, visitor, path);
-            if (cv === BREAK)
-                return BREAK;
-            else if (cv === REMOVE)
-                node.value = null;
-        }
-    }
-    return ctrl;
-}
-/**
- * Apply an async visitor to an AST node or document.
- *
- * Walks through the tree (depth-first) starting from `node`, calling a
- * `visitor` function with three arguments:
- *   - `key`: For sequence values and map `Pair`, the node's index in the
- *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
- *     `null` for the root node.
- *   - `node`: The current node.
- *   - `path`: The ancestry of the current node.
- *
- * The return value of the visitor may be used to control the traversal:
- *   - `Promise`: Must resolve to one of the following values
- *   - `undefined` (default): Do nothing and continue
- *   - `visit.SKIP`: Do not visit the children of this node, continue with next
- *     sibling
- *   - `visit.BREAK`: Terminate traversal completely
- *   - `visit.REMOVE`: Remove the current node, then continue with the next one
- *   - `Node`: Replace the current node, then continue by visiting it
- *   - `number`: While iterating the items of a sequence or map, set the index
- *     of the next step. This is useful especially if the index of the current
- *     node has changed.
- *
- * If `visitor` is a single function, it will be called with all values
- * encountered in the tree, including e.g. `null` values. Alternatively,
- * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
- * `Alias` and `Scalar` node. To define the same visitor function for more than
- * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
- * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
- * specific defined one will be used for each node.
- */
-async function visitAsync(node, visitor) {
-    const visitor_ = initVisitor(visitor);
-    if (identity.isDocument(node)) {
-        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
-        if (cd === REMOVE)
-            node.contents = null;
-    }
-    else
-        await visitAsync_(null, node, visitor_, Object.freeze([]));
-}
-// Without the `as symbol` casts, TS declares these in the `visit`
-// namespace using `var`, but then complains about that because
-// `unique symbol` must be `const`.
-/** Terminate visit traversal completely */
-visitAsync.BREAK = BREAK;
-/** Do not visit the children of the current node */
-visitAsync.SKIP = SKIP;
-/** Remove the current node */
-visitAsync.REMOVE = REMOVE;
-async function visitAsync_(key, node, visitor, path) {
-    const ctrl = await callVisitor(key, node, visitor, path);
-    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visitAsync_(key, ctrl, visitor, path);
-    }
-    if (typeof ctrl !== 'symbol') {
-        if (identity.isCollection(node)) {
-            path = Object.freeze(path.concat(node));
-            for (let i = 0; i < node.items.length; ++i) {
-                const ci = await visitAsync_(i, node.items[i], visitor, path);
-                if (typeof ci === 'number')
-                    i = ci - 1;
-                else if (ci === BREAK)
-                    return BREAK;
-                else if (ci === REMOVE) {
-                    node.items.splice(i, 1);
-                    i -= 1;
-                }
-            }
-        }
-        else if (identity.isPair(node)) {
-            path = Object.freeze(path.concat(node));
-            const ck = await visitAsync_('key', node.key, visitor, path);
-            if (ck === BREAK)
-                return BREAK;
-            else if (ck === REMOVE)
-                node.key = null;
-            const cv = await visitAsync_('value', node.value, visitor, path);
-            if (cv === BREAK)
-                return BREAK;
-            else if (cv === REMOVE)
-                node.value = null;
-        }
-    }
-    return ctrl;
-}
-function initVisitor(visitor) {
-    if (typeof visitor === 'object' &&
-        (visitor.Collection || visitor.Node || visitor.Value)) {
-        return Object.assign({
-            Alias: visitor.Node,
-            Map: visitor.Node,
-            Scalar: visitor.Node,
-            Seq: visitor.Node
-        }, visitor.Value && {
-            Map: visitor.Value,
-            Scalar: visitor.Value,
-            Seq: visitor.Value
-        }, visitor.Collection && {
-            Map: visitor.Collection,
-            Seq: visitor.Collection
-        }, visitor);
-    }
-    return visitor;
-}
-function callVisitor(key, node, visitor, path) {
-    if (typeof visitor === 'function')
-        return visitor(key, node, path);
-    if (identity.isMap(node))
-        return visitor.Map?.(key, node, path);
-    if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path);
-    if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path);
-    if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path);
-    if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path);
-    return undefined;
-}
-function replaceNode(key, path, node) {
-    const parent = path[path.length - 1];
-    if (identity.isCollection(parent)) {
-        parent.items[key] = node;
-    }
-    else if (identity.isPair(parent)) {
-        if (key === 'key')
-            parent.key = node;
-        else
-            parent.value = node;
-    }
-    else if (identity.isDocument(parent)) {
-        parent.contents = node;
-    }
-    else {
-        const pt = identity.isAlias(parent) ? 'alias' : 'scalar';
-        throw new Error(`Cannot replace node with ${pt} parent`);
-    }
-}
-
-exports.visit = visit;
-exports.visitAsync = visitAsync;
-
 
 /***/ }),
 

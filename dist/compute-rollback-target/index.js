@@ -4332,7 +4332,7 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 const Client = __nccwpck_require__(5042)
 const defaults = __nccwpck_require__(8995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 const Pool = __nccwpck_require__(7558)
 const TypeOverrides = __nccwpck_require__(365)
@@ -5029,7 +5029,7 @@ NativeQuery.prototype.submit = function (client) {
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(8014)
+const Result = __nccwpck_require__(6424)
 const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
@@ -5292,7 +5292,7 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 8014:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4992);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2290);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4992:
+/***/ 2290:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38581,6 +38581,12 @@ function history_table_qualifiedName(table) {
 function sqlLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
+async function historyTableExists(client, table) {
+    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
+        history_table_qualifiedName(table),
+    ]);
+    return rows[0].found !== null;
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/lock-id.ts
 /** golang-migrate's advisory lock id derivation (database/util.go GenerateAdvisoryLockId); lock.ts says why we use it. */
@@ -38621,6 +38627,18 @@ function common_compareVersions(a, b) {
         return difference < 0n ? -1 : difference > 0n ? 1 : 0;
     }
     return a < b ? -1 : a > b ? 1 : 0;
+}
+/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
+function common_versionsAbove(applied, to) {
+    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
+    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
+}
+/** True when the script has something besides whitespace and comments to run. */
+function common_hasStatements(script) {
+    if (!script)
+        return false;
+    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
+    return withoutComments.trim().replace(/;/g, '').trim() !== '';
 }
 /** Files the tool keeps up and down of a migration in, collected by version. */
 function addScript(byVersion, version, name, direction, script, source) {
@@ -39035,11 +39053,754 @@ const prisma = {
     keepsDirtyFlag: false,
 };
 
+;// CONCATENATED MODULE: ./shared/migrations/detect-history.ts
+
+
+
+
+
+/**
+ * Which tool's history a database holds, for backup metadata and restore checks: backup-db and
+ * restore-db need only this, so it reads the tables it knows through their own tool modules and
+ * not the registry (tools/index.ts), whose sql-files module brings the SQL parser into the bundle.
+ */
+/** The formats whose history table detectSchemaVersion recognises, read by their own modules. */
+const READERS = { 'golang-migrate': golangMigrate, dbmate: dbmate, diesel: diesel, prisma: prisma };
+/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
+const DETECTED = [
+    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
+    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
+    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
+    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
+    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
+];
+/**
+ * Finds a known history table in the public schema and reads its version, for backup metadata and
+ * restore checks where nobody said which tool the team uses.
+ */
+async function detect_history_detectSchemaVersion(client) {
+    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
+    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
+    if (!found)
+        return undefined;
+    const table = { schema: 'public', table: found.table };
+    if (found.format === 'alembic') {
+        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
+        const applied = heads.map((row) => row.version_num);
+        return {
+            format: 'alembic',
+            table: `public.${found.table}`,
+            version: applied.join(',') || null,
+            applied,
+            dirty: false,
+        };
+    }
+    const state = await READERS[found.format].readHistory(client, table);
+    return {
+        format: found.format,
+        table: `public.${found.table}`,
+        version: state.current,
+        applied: state.applied,
+        dirty: state.dirty,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
+
+
+
+
+/**
+ * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
+ * decides what runs: the strategy, the version the database ends at, and the ordered revert set
+ * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
+ * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
+ * when it differs from `expected-plan-digest`: what was approved is what runs.
+ */
+const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
+const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** "0" for no version, whichever way a tool or a release says it. */
+function normalizedVersion(version) {
+    return version === null || version === undefined || version === '' ? '0' : version;
+}
+function downScriptSha256(script) {
+    return script && common_hasStatements(script) ? sha256(script.sql) : null;
+}
+function downEntry(version, migration) {
+    return {
+        version,
+        name: migration?.name,
+        file: migration?.down?.file,
+        downSha256: downScriptSha256(migration?.down),
+        transactional: migration?.down?.transactional ?? true,
+    };
+}
+/**
+ * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
+ * `toVersion` (the runner's plan says where).
+ */
+function downIdentity(migrations, versions, toVersion) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    return {
+        strategy: 'down-migrations',
+        targetVersion: normalizedVersion(toVersion),
+        reverts: [...new Set(versions)]
+            .sort((a, b) => common_compareVersions(b, a))
+            .map((version) => downEntry(version, byVersion.get(version))),
+    };
+}
+/**
+ * What a restore undoes: the versions the history records above the target (golang-migrate records
+ * only its current one). No down script runs, so none is hashed.
+ */
+function restoreEntries(history, targetVersion) {
+    return common_versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
+        version,
+        downSha256: null,
+        transactional: true,
+    }));
+}
+function planDigest(identity) {
+    const canonical = JSON.stringify({
+        strategy: identity.strategy,
+        target: normalizedVersion(identity.targetVersion),
+        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
+    });
+    return `sha256:${sha256(canonical)}`;
+}
+function label(entry) {
+    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
+}
+function describeIdentity(identity) {
+    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
+    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
+}
+/** What differs between the approved entries (when the caller has them) and what would run now. */
+function explainDifference(approved, now) {
+    if (!approved)
+        return [];
+    const differences = [];
+    const before = new Map(approved.map((entry) => [entry.version, entry]));
+    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
+    for (const entry of now.reverts) {
+        const old = before.get(entry.version);
+        if (!old) {
+            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
+        }
+        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
+            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
+            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
+        }
+        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
+            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
+        }
+    }
+    for (const entry of approved) {
+        if (!after.has(entry.version))
+            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
+    }
+    return differences;
+}
+/**
+ * Refuses, before anything changes, when what would run now is not the plan that was approved:
+ * names both digests, what would run now and, given the approved entries, each difference.
+ */
+function verifyPlanDigest(expected, now, approved) {
+    const actual = planDigest(now);
+    if (actual === expected)
+        return actual;
+    const differences = explainDifference(approved, now);
+    const what = differences.length
+        ? `What changed: ${differences.join('; ')}.`
+        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
+    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
+        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
+    });
+}
+/**
+ * Restoring an Alembic database: Alembic's versions are a graph, not a numbered line, so what a
+ * restore undoes is named by the heads alembic_version holds now, and where it ends by the heads the
+ * backup holds (the target release's). compute-rollback-target (target heads at the target tag,
+ * current heads from the database or the current tag) and restore-db (the backup's recorded heads,
+ * the database's alembic_version rows) both know these without a checkout, so both compute this one
+ * identity.
+ */
+function alembicRestoreIdentity(targetHeads, currentHeads) {
+    const sorted = (heads) => [...new Set(heads.filter((head) => head !== ''))].sort();
+    return {
+        strategy: 'restore-backup',
+        targetVersion: normalizedVersion(sorted(targetHeads).join(',')),
+        reverts: sorted(currentHeads).map((version) => ({ version, downSha256: null, transactional: true })),
+    };
+}
+/**
+ * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
+ * whose history is found as backup-db finds it (schema_migrations, __diesel_schema_migrations or
+ * alembic_version in the public schema). For Alembic, `targetVersion` is the backup's heads joined
+ * by ",", as backup-db records them.
+ */
+async function restoreIdentity(client, targetVersion) {
+    const detected = await detectSchemaVersion(client);
+    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
+    if (detected?.format === 'alembic')
+        return {
+            identity: alembicRestoreIdentity((targetVersion ?? '').split(','), history.applied),
+            currentVersion: history.current,
+        };
+    return {
+        identity: {
+            strategy: 'restore-backup',
+            targetVersion: normalizedVersion(targetVersion),
+            reverts: restoreEntries(history, targetVersion),
+        },
+        currentVersion: history.current,
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/outputs.ts
+
+/**
+ * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
+ * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
+ */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs)) {
+        core/* setOutput */.uH(name, serializeOutput(value));
+    }
+}
+function serializeOutput(value) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value === 'object')
+        return JSON.stringify(value);
+    return String(value);
+}
+
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
+/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+function workflowRunUrl(env = process.env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
+}
+
+;// CONCATENATED MODULE: ./shared/releases/github.ts
+
+
+/**
+ * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
+ * talks to (api.github.com, a GHES host, or a test's local stand-in).
+ */
+async function githubClient(token) {
+    // Loaded only with a token: Octokit is most of the bundle's start-up time.
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
+    return getOctokit(token);
+}
+/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
+function currentRepository() {
+    const repository = repositoryFromEnv();
+    if (!repository)
+        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
+    return repository;
+}
+/** Turns HTTP failures into messages that say which permission or setting to check. */
+async function githubCall(what, call) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        const status = error.status;
+        const detail = (0,errors/* errorMessage */.gJ)(error);
+        if (status === 401)
+            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
+                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
+            });
+        if (status === 403) {
+            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
+                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
+            });
+        }
+        if (status === 404)
+            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
+    }
+}
+async function listGitHubReleases(client, repo) {
+    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
+    return releases.map((release) => ({
+        tag: release.tag_name,
+        source: 'github-releases',
+        prerelease: release.prerelease,
+        draft: release.draft,
+        created: Date.parse(release.created_at) / 1000,
+    }));
+}
+async function listGitHubTags(client, repo) {
+    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
+    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
+}
+
+// EXTERNAL MODULE: ./shared/summary.ts
+var summary = __nccwpck_require__(6566);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./shared/process.ts
+
+
+
+
+
+class ProcessError extends errors/* ActionError */.lZ {
+    result;
+    command;
+    constructor(command, result, reason) {
+        const detail = process_lastLines(result.stderr || result.stdout, 15);
+        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
+        this.name = 'ProcessError';
+        this.result = result;
+        this.command = command;
+    }
+}
+function process_lastLines(text, count) {
+    const lines = text.trimEnd().split('\n');
+    return lines.slice(-count).join('\n');
+}
+/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2000;
+/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
+function formatCommand(command, args) {
+    return [command, ...args]
+        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
+}
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        while (this.size > this.limit && this.chunks.length > 1)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        const all = Buffer.concat(this.chunks);
+        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+    }
+}
+/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let newline = pending.indexOf('\n');
+            while (newline >= 0) {
+                onLine(pending.slice(0, newline).replace(/\r$/, ''));
+                pending = pending.slice(newline + 1);
+                newline = pending.indexOf('\n');
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        },
+    };
+}
+async function runProcess(command, args, options = {}) {
+    const started = Date.now();
+    const env = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+        if (value !== undefined)
+            env[key] = value;
+    }
+    const limit = options.maxCapture ?? 8 * 1024 * 1024;
+    const stdout = new TailBuffer(limit);
+    const stderr = new TailBuffer(limit);
+    const display = formatCommand(command, args);
+    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
+    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
+    return await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stoppedByCancel = false;
+        let killTimer;
+        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
+                return;
+            stoppedByCancel = true;
+            child.kill('SIGTERM');
+            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
+            killTimer = setTimeout(() => {
+                child.kill('SIGKILL');
+                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
+            }, STOP_GRACE_MS);
+        });
+        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, options.timeoutMs);
+        if (options.stdoutTo) {
+            child.stdout.pipe(options.stdoutTo, { end: false });
+        }
+        else {
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                stdoutLines?.push(chunk);
+            });
+        }
+        child.stderr.on('data', (chunk) => {
+            stderr.push(chunk);
+            stderrLines?.push(chunk);
+        });
+        child.on('error', (error) => {
+            if (timer)
+                clearTimeout(timer);
+            unregister();
+            const reason = error.code === 'ENOENT'
+                ? `could not be started: "${command}" was not found`
+                : `could not be started: ${error.message}`;
+            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
+        });
+        child.on('close', (code, signal) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            unregister();
+            stdoutLines?.end();
+            stderrLines?.end();
+            const result = {
+                exitCode: code ?? -1,
+                stdout: stdout.toString(),
+                stderr: stderr.toString(),
+                durationMs: Date.now() - started,
+            };
+            if (stoppedByCancel)
+                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
+            if (timedOut)
+                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
+            if (signal)
+                return reject(new ProcessError(display, result, `was killed by ${signal}`));
+            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
+                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
+            }
+            resolve(result);
+        });
+        child.stdin.on('error', () => {
+            // The child may exit without reading its input; its exit status tells the real story.
+        });
+        if (options.input !== undefined)
+            child.stdin.end(options.input);
+        else
+            child.stdin.end();
+    });
+}
+function isExecutable(file) {
+    try {
+        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
+function findExecutable(name, extraDirs = []) {
+    if (name.includes('/'))
+        return isExecutable(name) ? name : undefined;
+    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
+    for (const dir of dirs) {
+        const candidate = external_node_path_default().join(dir, name);
+        if (isExecutable(candidate))
+            return candidate;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
+
+
+
+
+class EngineApiError extends Error {
+    detail;
+    constructor(message, 
+    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
+    detail) {
+        super(message);
+        this.detail = detail;
+        this.name = 'EngineApiError';
+    }
+}
+function currentContextSet(env) {
+    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
+    const file = external_node_path_default().join(configDir, 'config.json');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return false;
+    try {
+        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
+        return Boolean(context && context !== 'default');
+    }
+    catch {
+        // The CLI would refuse a broken config file too: leave it to the CLI.
+        return true;
+    }
+}
+/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
+function localEngineSocket(env) {
+    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
+        return undefined;
+    const host = env.DOCKER_HOST;
+    if (host)
+        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+    if (currentContextSet(env))
+        return undefined;
+    return '/var/run/docker.sock';
+}
+function engineApi(socket) {
+    return {
+        socket,
+        get(apiPath, query = {}) {
+            const search = new URLSearchParams(query).toString();
+            return new Promise((resolve, reject) => {
+                const request = external_node_http_default().get({
+                    socketPath: socket,
+                    path: `${apiPath}${search ? `?${search}` : ''}`,
+                    headers: { host: 'docker' },
+                    timeout: 60_000,
+                }, (response) => {
+                    const chunks = [];
+                    response.on('data', (chunk) => chunks.push(chunk));
+                    response.on('error', reject);
+                    response.on('end', () => {
+                        const text = Buffer.concat(chunks).toString('utf8');
+                        if (response.statusCode === 404)
+                            return resolve(undefined);
+                        let body;
+                        try {
+                            body = JSON.parse(text);
+                        }
+                        catch (error) {
+                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
+                        }
+                        if (response.statusCode === 200)
+                            return resolve(body);
+                        const detail = body?.message ?? text.trim().slice(0, 300);
+                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
+                    });
+                });
+                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
+                request.on('error', reject);
+            });
+        },
+    };
+}
+/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
+function localEngineApi(env = {}) {
+    const socket = localEngineSocket({ ...process.env, ...env });
+    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
+}
+/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
+function filters(values) {
+    return { filters: JSON.stringify(values) };
+}
+
+;// CONCATENATED MODULE: ./shared/engine/executor.ts
+
+
+const localExecutor = {
+    description: 'this runner',
+    run: (command, args, options) => runProcess(command, args, options),
+    engine: (env) => localEngineApi(env),
+};
+/**
+ * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
+ * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
+ * arguments, still one argument array (no shell is involved on this side of the prefix).
+ */
+function prefixedExecutor(base, prefix) {
+    if (prefix.length === 0)
+        return base;
+    return {
+        description: `${prefix.join(' ')} on ${base.description}`,
+        remote: base.remote,
+        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-command.ts
+
+
+
+/**
+ * The team's `alembic` as this suite runs it (migrate-command): an argument array, never a shell,
+ * with the environment the team's env.py reads. apply-down-migrations runs its downgrade with it;
+ * both it and compute-rollback-target render Alembic's offline SQL (`--sql`) with it.
+ */
+/**
+ * migrate-command split into an argument array as a shell would split words (spaces; '...' and "..."
+ * quote), and nothing else a shell does: no variables, globs, pipes or `;` — it never reaches a shell.
+ */
+function parseMigrateCommand(text) {
+    const words = [];
+    let word;
+    let quote;
+    for (const char of text.trim()) {
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else
+                word += char;
+        }
+        else if (char === "'" || char === '"') {
+            quote = char;
+            word ??= '';
+        }
+        else if (/\s/.test(char)) {
+            if (word !== undefined)
+                words.push(word);
+            word = undefined;
+        }
+        else {
+            word = (word ?? '') + char;
+        }
+    }
+    if (quote)
+        throw new errors/* InputError */.dz('migrate-command', `has an unclosed ${quote} quote: ${JSON.stringify(text)}.`);
+    if (word !== undefined)
+        words.push(word);
+    if (words.length === 0)
+        throw new errors/* InputError */.dz('migrate-command', 'is empty: give the command that runs alembic, e.g. "alembic" or "docker compose run --rm api alembic".');
+    return words;
+}
+/**
+ * What the team's env.py reads: DATABASE_URL (the database-url input as given, or one built from the
+ * PG* variables), and libpq's PG* variables, which psycopg2 reads too.
+ */
+function alembicEnv(target, databaseUrl) {
+    const url = databaseUrl ??
+        `postgresql://${encodeURIComponent(target.user)}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/${encodeURIComponent(target.database)}`;
+    const env = { DATABASE_URL: url };
+    for (const [name, value] of Object.entries(pgToolEnv(target)))
+        if (value !== undefined && name !== 'PGOPTIONS')
+            env[name] = value;
+    return env;
+}
+/**
+ * Alembic's offline SQL (`<command> upgrade|downgrade <from>:<to> --sql`): what its upgrade() or
+ * downgrade() functions emit, rendered without a database connection.
+ */
+async function offlineAlembicSql(command, executor, direction, range, options = {}) {
+    const [program, ...args] = [...command, direction, range, '--sql'];
+    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
+    if (result.exitCode !== 0)
+        throw new errors/* ActionError */.lZ(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${process_lastLines(result.stderr, 10)}`);
+    return result.stdout;
+}
+
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./shared/migrations/statements.ts
@@ -41006,14 +41767,14 @@ function parseCompatFile(text, inputName, file) {
         const where = `${file} line ${index + 1}`;
         const match = /^["']?([^"':\s][^"':]*?)["']?\s*:\s*["']?([0-9]+)["']?$/.exec(line);
         if (!match)
-            throw new InputError(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
+            throw new errors/* InputError */.dz(inputName, `${where}: "${raw.trim()}" is not "APP_VERSION: SCHEMA_NUMBER" (e.g. "2.3.0: 7").`);
         const [, app, schema] = match;
         if (matrix.has(app))
-            throw new InputError(inputName, `${where}: app version ${app} is listed twice.`);
+            throw new errors/* InputError */.dz(inputName, `${where}: app version ${app} is listed twice.`);
         matrix.set(app, String(BigInt(schema)));
     });
     if (matrix.size === 0)
-        throw new InputError(inputName, `${file} maps no app version to a schema number.`);
+        throw new errors/* InputError */.dz(inputName, `${file} maps no app version to a schema number.`);
     return matrix;
 }
 /** The schema number the matrix gives `appVersion`, or an error naming both inputs. */
@@ -41042,36 +41803,6 @@ function tools_migrationTool(format) {
     return TOOLS[format];
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/formats.ts
-
-
-/**
- * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
- * it, so our idea of "version 4" is exactly the tool's.
- */
-
-/**
- * The migration version a file of the directory stands for, by name only (no file is read), or
- * undefined when the format does not read it as a migration: enough to know whether a release
- * has a version at all.
- */
-function versionOfFile(file, format) {
-    return tools_migrationTool(format).versionOfFile(file);
-}
-/** All migrations in the source, oldest first. */
-async function formats_loadMigrations(source, format) {
-    const tool = tools_migrationTool(format);
-    const migrations = await tool.load(source, await source.listFiles());
-    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
-}
-/** True when the script has something besides whitespace and comments to run. */
-function formats_hasStatements(script) {
-    if (!script)
-        return false;
-    const withoutComments = script.sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '');
-    return withoutComments.trim().replace(/;/g, '').trim() !== '';
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/types.ts
 const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-files'];
 
@@ -41086,55 +41817,10 @@ const MIGRATION_FORMATS = ['golang-migrate', 'dbmate', 'diesel', 'prisma', 'sql-
  * what is common to all of them is here.
  */
 const history_DEFAULT_HISTORY_TABLES = Object.fromEntries(MIGRATION_FORMATS.map((format) => [format, tools_migrationTool(format).defaultHistoryTable]));
-async function historyTableExists(client, table) {
-    const { rows } = await client.query('SELECT to_regclass($1) AS found', [
-        history_table_qualifiedName(table),
-    ]);
-    return rows[0].found !== null;
-}
 async function history_readHistory(client, format, table) {
     if (!(await historyTableExists(client, table)))
         return { exists: false, applied: [], current: null, dirty: false };
     return tools_migrationTool(format).readHistory(client, table);
-}
-/** Known history tables in the public schema, first match wins, and the column that says whose it is. */
-const DETECTED = [
-    { table: '__diesel_schema_migrations', column: 'version', format: 'diesel' },
-    { table: 'schema_migrations', column: 'dirty', format: 'golang-migrate' },
-    { table: 'schema_migrations', column: 'version', format: 'dbmate' },
-    { table: '_prisma_migrations', column: 'migration_name', format: 'prisma' },
-    { table: 'alembic_version', column: 'version_num', format: 'alembic' },
-];
-/**
- * Finds a known history table in the public schema and reads its version, for backup metadata and
- * restore checks where nobody said which tool the team uses.
- */
-async function history_detectSchemaVersion(client) {
-    const { rows } = await client.query(`SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name = ANY($1)`, [[...new Set(DETECTED.map((entry) => entry.table))]]);
-    const found = DETECTED.find((entry) => rows.some((row) => row.table_name === entry.table && row.column_name === entry.column));
-    if (!found)
-        return undefined;
-    const table = { schema: 'public', table: found.table };
-    if (found.format === 'alembic') {
-        const { rows: heads } = await client.query(`SELECT version_num FROM ${qualifiedName(table)} ORDER BY version_num`);
-        const applied = heads.map((row) => row.version_num);
-        return {
-            format: 'alembic',
-            table: `public.${found.table}`,
-            version: applied.join(',') || null,
-            applied,
-            dirty: false,
-        };
-    }
-    const state = await history_readHistory(client, found.format, table);
-    return {
-        format: found.format,
-        table: `public.${found.table}`,
-        version: state.current,
-        applied: state.applied,
-        dirty: state.dirty,
-    };
 }
 function history_historyWriter(format, table) {
     return tools_migrationTool(format).historyWriter(table);
@@ -41180,306 +41866,10 @@ function history_golangMigrateForceCommand(migrationsDir, version, table) {
     return `migrate -path ${migrationsDir} -database "$DATABASE_URL" force ${version}${tableOption}`;
 }
 
-// EXTERNAL MODULE: ./shared/duration.ts
-var duration = __nccwpck_require__(5784);
-;// CONCATENATED MODULE: ./shared/migrations/lock.ts
-
-
-
-
-/**
- * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
- * deploy's `migrate up`, never change the schema at the same time.
- *
- * Its id is derived from the history table exactly as golang-migrate derives its own
- * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
- * name, the history table's schema and its name):
- *
- *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
- *
- * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
- * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
- * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
- * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
- */
-
-/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
-function lock_migrationLockKeys(database, table, format) {
-    return migrationTool(format).lockKeys(database, table);
-}
-function lock_lockSql(keys) {
-    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
-}
-function lock_unlockSql(keys) {
-    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
-}
-/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
-async function lockHolders(client, keys) {
-    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    const ids = keys.map((key) => key.id);
-    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
-        AND a.pid <> pg_backend_pid()`, [ids]);
-    return rows;
-}
-/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
-/** While waiting, who holds the lock is logged this often. */
-const WAIT_REPORT_MS = 10_000;
-function describeHolders(holders) {
-    return holders.length
-        ? holders
-            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
-            .join('; ')
-        : 'a session that has since let go';
-}
-/**
- * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
- *
- * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
- * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
- * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
- * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
- * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
- * A cancellation (cancellation.ts) ends the wait at once.
- */
-async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) {
-    const started = Date.now();
-    // Statements of the run then wait for table locks at most lock-timeout too.
-    await client.query(`SET lock_timeout = ${timeoutMs}`);
-    const taken = [];
-    const release = async () => {
-        for (const key of [...taken].reverse())
-            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
-        taken.length = 0;
-    };
-    let delay = FIRST_RETRY_MS;
-    let reportedAt = started;
-    try {
-        for (const key of keys) {
-            for (;;) {
-                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
-                if (rows[0].locked) {
-                    taken.push(key);
-                    break;
-                }
-                const waited = Date.now() - started;
-                if (timeoutMs > 0 && waited >= timeoutMs) {
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
-                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
-                    });
-                }
-                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
-                    reportedAt = Date.now();
-                    const holders = await lockHolders(client, keys).catch(() => []);
-                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
-                }
-                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
-                await pause(wait, 'Stopped waiting for the migration lock');
-                delay = Math.min(MAX_RETRY_MS, delay * 2);
-            }
-        }
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-    return { keys, waitedMs: Date.now() - started, release };
-}
-
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./shared/process.ts
-
-
-
-
-
-class ProcessError extends errors/* ActionError */.lZ {
-    result;
-    command;
-    constructor(command, result, reason) {
-        const detail = process_lastLines(result.stderr || result.stdout, 15);
-        super(`${command} ${reason}${detail ? `:\n${detail}` : '.'}`);
-        this.name = 'ProcessError';
-        this.result = result;
-        this.command = command;
-    }
-}
-function process_lastLines(text, count) {
-    const lines = text.trimEnd().split('\n');
-    return lines.slice(-count).join('\n');
-}
-/** How long a child stopped on cancellation gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
-/** Shows a command for logs; quoting is for the reader only, the command never passes through a shell. */
-function formatCommand(command, args) {
-    return [command, ...args]
-        .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
-        .join(' ');
-}
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 1)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        const all = Buffer.concat(this.chunks);
-        return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-    }
-}
-/** Calls onLine for each complete line of a byte stream (CRLF too), and the unterminated rest at the end. */
-function lineSplitter(onLine) {
-    let pending = '';
-    return {
-        push(chunk) {
-            pending += chunk.toString('utf8');
-            let newline = pending.indexOf('\n');
-            while (newline >= 0) {
-                onLine(pending.slice(0, newline).replace(/\r$/, ''));
-                pending = pending.slice(newline + 1);
-                newline = pending.indexOf('\n');
-            }
-        },
-        end() {
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        },
-    };
-}
-async function runProcess(command, args, options = {}) {
-    const started = Date.now();
-    const env = {};
-    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
-        if (value !== undefined)
-            env[key] = value;
-    }
-    const limit = options.maxCapture ?? 8 * 1024 * 1024;
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
-    const display = formatCommand(command, args);
-    // A cancelled step starts nothing new: the restore after a failed redeploy, the next tool of a backup.
-    cancellation/* cancellation */.WN.throwIfCancelled(`${external_node_path_default().basename(command)} was not started`);
-    return await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { cwd: options.cwd, env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stoppedByCancel = false;
-        let killTimer;
-        const unregister = cancellation/* cancellation */.WN.onCancel(() => {
-            if (child.exitCode !== null || child.signalCode !== null || !child.pid)
-                return;
-            stoppedByCancel = true;
-            child.kill('SIGTERM');
-            cancellation/* journal */.W8.cleanup(`stopped ${external_node_path_default().basename(command)} (pid ${child.pid}) with SIGTERM`);
-            killTimer = setTimeout(() => {
-                child.kill('SIGKILL');
-                cancellation/* journal */.W8.cleanup(`killed ${external_node_path_default().basename(command)} (pid ${child.pid}): it did not exit within ${STOP_GRACE_MS / 1000}s of SIGTERM`);
-            }, STOP_GRACE_MS);
-        });
-        const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
-        const stderrLines = options.onStderrLine ? lineSplitter(options.onStderrLine) : undefined;
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-            }, options.timeoutMs);
-        if (options.stdoutTo) {
-            child.stdout.pipe(options.stdoutTo, { end: false });
-        }
-        else {
-            child.stdout.on('data', (chunk) => {
-                stdout.push(chunk);
-                stdoutLines?.push(chunk);
-            });
-        }
-        child.stderr.on('data', (chunk) => {
-            stderr.push(chunk);
-            stderrLines?.push(chunk);
-        });
-        child.on('error', (error) => {
-            if (timer)
-                clearTimeout(timer);
-            unregister();
-            const reason = error.code === 'ENOENT'
-                ? `could not be started: "${command}" was not found`
-                : `could not be started: ${error.message}`;
-            reject(new ProcessError(display, { exitCode: -1, stdout: '', stderr: '', durationMs: Date.now() - started }, reason));
-        });
-        child.on('close', (code, signal) => {
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            unregister();
-            stdoutLines?.end();
-            stderrLines?.end();
-            const result = {
-                exitCode: code ?? -1,
-                stdout: stdout.toString(),
-                stderr: stderr.toString(),
-                durationMs: Date.now() - started,
-            };
-            if (stoppedByCancel)
-                return reject(new cancellation/* CancelledError */.cc(`${external_node_path_default().basename(command)} was stopped`));
-            if (timedOut)
-                return reject(new ProcessError(display, result, `timed out after ${options.timeoutMs}ms`));
-            if (signal)
-                return reject(new ProcessError(display, result, `was killed by ${signal}`));
-            if (!(options.okExitCodes ?? [0]).includes(result.exitCode)) {
-                return reject(new ProcessError(display, result, `exited with code ${result.exitCode}`));
-            }
-            resolve(result);
-        });
-        child.stdin.on('error', () => {
-            // The child may exit without reading its input; its exit status tells the real story.
-        });
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
-    });
-}
-function isExecutable(file) {
-    try {
-        (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Finds a program on PATH (and in extra directories, searched first); undefined when absent. */
-function findExecutable(name, extraDirs = []) {
-    if (name.includes('/'))
-        return isExecutable(name) ? name : undefined;
-    const dirs = [...extraDirs, ...(process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const candidate = external_node_path_default().join(dir, name);
-        if (isExecutable(candidate))
-            return candidate;
-    }
-    return undefined;
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/sources.ts
 
 
@@ -41579,816 +41969,10 @@ function gitRefSource(repoDir, ref, dir) {
     };
 }
 
-;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
-const RULES = [
-    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
-    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
-    {
-        what: 'DETACH PARTITION CONCURRENTLY',
-        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
-    },
-    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
-    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
-    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
-    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
-    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
-    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
-    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
-    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
-    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
-    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
-];
-/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
-function findNonTransactionalStatements(statements, serverVersionNum) {
-    const found = [];
-    for (const statement of statements) {
-        const words = statement.words.join(' ');
-        const rule = RULES.find((candidate) => candidate.test(words) &&
-            (candidate.beforeServer === undefined ||
-                serverVersionNum === undefined ||
-                serverVersionNum < candidate.beforeServer));
-        if (rule)
-            found.push({ statement, what: rule.what });
-    }
-    return found;
-}
-const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
-const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
-const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
-function transactionControl(statements) {
-    const control = statements.filter((statement) => {
-        const words = statement.words.join(' ');
-        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
-    });
-    if (control.length === 0)
-        return { kind: 'none' };
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    if (control.length === 2 &&
-        control[0] === first &&
-        control[1] === last &&
-        TRANSACTION_START.test(first.words.join(' ')) &&
-        TRANSACTION_END.test(last.words.join(' ')) &&
-        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
-        first.words.length <= 2) {
-        return { kind: 'wrapped', begin: first, commit: last };
-    }
-    return { kind: 'own', statements: control };
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/runner.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
- * version, so everything at or below it in the directory counts as applied (its own model).
- */
-function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
-    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
-}
-/** The applied versions (oldest first) newer than `to`, newest first: what reverting to `to` reverts. */
-function versionsAbove(applied, to) {
-    // "0" is "no version": everything goes, diesel's 00000000000000 setup migration included.
-    return applied.filter((version) => to === '0' || common_compareVersions(version, to) > 0).reverse();
-}
-/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
-function dirtyHistoryError(history, migrations, table, migrationsDir) {
-    const version = history.current ?? '-1';
-    const versions = migrations.map((migration) => migration.version);
-    const index = versions.indexOf(version);
-    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
-    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
-    const options = [
-        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
-        ...(next
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
-            ]
-            : []),
-        ...(previous
-            ? [
-                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
-            ]
-            : []),
-    ];
-    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
-        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
-        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
-    });
-}
-function lineNote(script, statement) {
-    return `line ${script.line - 1 + statement.line}`;
-}
-/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
-function displayOf(script, statements, folded) {
-    let text = script.sql;
-    const edits = folded.map(({ statement, comment }) => ({
-        start: statement.start,
-        end: statement.end,
-        replacement: `-- ${comment}`,
-    }));
-    const last = statements.at(-1);
-    if (last && !last.text.trimEnd().endsWith(';'))
-        edits.push({ start: last.end, end: last.end, replacement: ';' });
-    for (const edit of edits.sort((a, b) => b.start - a.start))
-        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
-    return text.trim();
-}
-/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
-async function prepareScript(script, direction, options) {
-    const statements = await splitStatements(script.sql);
-    const notes = [];
-    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
-    const control = transactionControl(statements);
-    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
-    const policy = tools_migrationTool(options.format).nonTransactional;
-    if (!script.transactional && !policy.guardedByDirtyFlag) {
-        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    if (nonTransactional.length > 0) {
-        if (policy.guardedByDirtyFlag) {
-            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
-            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-        }
-        const optOut = policy.howToOptOut(direction);
-        return {
-            statements,
-            displaySql: '',
-            transactional: true,
-            notes,
-            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
-        };
-    }
-    if (control.kind === 'wrapped') {
-        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
-        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
-        return {
-            statements: inner,
-            displaySql: displayOf(script, inner, [
-                {
-                    statement: control.begin,
-                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
-                },
-                {
-                    statement: control.commit,
-                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
-                },
-            ]),
-            transactional: true,
-            notes,
-        };
-    }
-    if (control.kind === 'own') {
-        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
-        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
-    }
-    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
-}
-async function planned(direction, migration, script, versionAfter, options, problems) {
-    const writer = history_historyWriter(options.format, options.table);
-    const prepared = script
-        ? await prepareScript(script, direction, options)
-        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
-    if (prepared.problem)
-        problems.push(prepared.problem);
-    const historyUpdate = direction === 'up'
-        ? writer.recordApplied(migration.version)
-        : writer.recordReverted(migration.version, versionAfter);
-    return {
-        direction,
-        version: migration.version,
-        name: migration.name,
-        file: script?.file,
-        script,
-        statements: prepared.statements,
-        displaySql: prepared.displaySql,
-        transactional: prepared.transactional,
-        notes: prepared.notes,
-        historyBefore: prepared.transactional
-            ? []
-            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
-        historyAfter: historyUpdate,
-        versionAfter,
-    };
-}
-/**
- * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
- * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
- * run in a transaction in a file that does not opt out; all problems are reported together.
- */
-async function planDown(migrations, history, versions, options) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    const allowed = new Set(options.allowEmptyDown ?? []);
-    const problems = [];
-    const dir = options.migrationsDir ?? 'migrations-dir';
-    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
-    const applied = appliedVersions(options.format, migrations, history, dir);
-    let remaining = applied.filter((version) => !versions.includes(version));
-    const plannedMigrations = [];
-    for (const version of ordered) {
-        const migration = byVersion.get(version);
-        if (!migration) {
-            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
-            continue;
-        }
-        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
-        if (!migration.down && !allowed.has(version)) {
-            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
-        }
-        else if (migration.down && !formats_hasStatements(migration.down) && !allowed.has(version)) {
-            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
-        }
-        remaining = remaining.filter((other) => other !== version);
-        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
-        const script = migration.down && formats_hasStatements(migration.down) ? migration.down : undefined;
-        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
-    }
-    if (problems.length > 0) {
-        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
-            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
-            : undefined);
-    }
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'down' : 'none',
-        fromVersion: history.current,
-        // Reverting everything ends at no version (null), not where it started.
-        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
-        setup: [],
-        migrations: plannedMigrations,
-    };
-}
-/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
-async function planUp(migrations, history, toVersion, options) {
-    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
-    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
-        toVersion !== '0' &&
-        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
-    const problems = [];
-    const plannedMigrations = [];
-    for (const migration of pending) {
-        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
-    }
-    if (problems.length > 0)
-        throw new MigrationPlanError(problems);
-    return {
-        format: options.format,
-        table: options.table,
-        direction: plannedMigrations.length ? 'up' : 'none',
-        fromVersion: history.current,
-        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
-        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
-        migrations: plannedMigrations,
-    };
-}
-function describeMigration(migration, format) {
-    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
-}
-/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
-function sessionSetupSql(settings, keys) {
-    return [
-        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
-        ...lockSql(keys),
-        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
-    ];
-}
-/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
-function wrapped(statements, phase) {
-    if (statements.length === 0)
-        return [];
-    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
-    return statements.length > 1
-        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
-        : units;
-}
-function unitsOf(step) {
-    const body = step.statements.map((statement) => ({
-        sql: statement.text,
-        kind: 'statement',
-        phase: 'body',
-        statement,
-    }));
-    if (step.transactional) {
-        return [
-            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
-            ...body,
-            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
-            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
-        ];
-    }
-    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
-}
-/**
- * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
- * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
- * -f` of this script does what the real run does.
- */
-function renderPlanSql(plan, settings, keys, header = []) {
-    const lines = [
-        ...header.map((line) => `-- ${line}`),
-        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
-        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
-        ...sessionSetupSql(settings, keys),
-        ...plan.setup,
-    ];
-    for (const step of plan.migrations) {
-        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
-        for (const note of step.notes)
-            lines.push(`-- note: ${note}`);
-        let bodyShown = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.kind !== 'statement')
-                lines.push(unit.sql);
-            else if (!bodyShown) {
-                lines.push(step.displaySql);
-                bodyShown = true;
-            }
-        }
-    }
-    lines.push('', ...unlockSql(keys));
-    return `${lines.join('\n')}\n`;
-}
-function failureOf(step, unit, error, rolledBack, historyState) {
-    const pgError = error;
-    const failure = {
-        direction: step.direction,
-        version: step.version,
-        name: step.name,
-        file: step.file,
-        statement: unit.sql,
-        code: pgError.code,
-        message: errorMessage(error),
-        detail: pgError.detail || undefined,
-        hint: pgError.hint || undefined,
-        where: pgError.where || undefined,
-        rolledBack,
-        historyState,
-    };
-    if (unit.kind === 'statement' && unit.statement && step.script) {
-        const base = step.script.line - 1;
-        const at = pgError.position
-            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
-            : undefined;
-        failure.line = base + (at?.line ?? unit.statement.line);
-        if (at)
-            failure.column = at.column;
-    }
-    return failure;
-}
-/**
- * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
- * and reports it; migrations done before it stay committed and recorded.
- */
-async function runPlan(client, plan, hooks = {}) {
-    const completed = [];
-    for (const sql of plan.setup)
-        await client.query(sql);
-    for (const step of plan.migrations) {
-        hooks.onStart?.(step);
-        const started = process.hrtime.bigint();
-        let inTransaction = false;
-        // The dirty flag counts as set once every statement before the body has run (and committed).
-        let dirtyMarked = false;
-        for (const unit of unitsOf(step)) {
-            if (unit.phase !== 'before' && step.historyBefore.length > 0)
-                dirtyMarked = true;
-            try {
-                if (hooks.signal?.aborted)
-                    throw hooks.signal.reason;
-                await client.query(unit.sql);
-                if (unit.kind === 'control')
-                    inTransaction = unit.sql === 'BEGIN;';
-            }
-            catch (error) {
-                if (inTransaction)
-                    await client.query('ROLLBACK').catch(() => undefined);
-                const rolledBack = step.transactional;
-                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
-                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
-            }
-        }
-        const outcome = {
-            direction: step.direction,
-            version: step.version,
-            name: step.name,
-            file: step.file,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            transactional: step.transactional,
-            notes: step.notes,
-        };
-        completed.push(outcome);
-        hooks.onDone?.(outcome);
-    }
-    return { completed };
-}
-function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
-    const before = step.direction === 'down'
-        ? step.version
-        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
-    if (rolledBack) {
-        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
-    }
-    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
-        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
-    }
-    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
-}
-/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
-async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
-    const shape = await historyTableShape(client, table);
-    if (shape)
-        checkHistoryShape(shape, format, table);
-    const history = await readHistory(client, format, table);
-    if (history.dirty)
-        throw dirtyHistoryError(history, migrations, table, migrationsDir);
-    return history;
-}
-class MigrationRunError extends errors/* ActionError */.lZ {
-    failure;
-    completed;
-    constructor(failure, completed) {
-        super(describeFailure(failure), { hint: failure.historyState });
-        this.name = 'MigrationRunError';
-        this.failure = failure;
-        this.completed = completed;
-    }
-}
-function describeFailure(failure) {
-    const where = failure.file
-        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
-        : `version ${failure.version}`;
-    const extra = [
-        failure.detail && `Detail: ${failure.detail}`,
-        failure.hint && `Hint: ${failure.hint}`,
-        failure.where && `Context: ${failure.where}`,
-    ].filter(Boolean);
-    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
-        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
-}
-/**
- * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
- * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
- * migration (earlier ones stay done).
- */
-async function migrateDatabase(target, options) {
-    const table = typeof options.historyTable === 'object'
-        ? options.historyTable
-        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
-    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
-    const settings = {
-        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
-        statementTimeoutMs: options.statementTimeoutMs ?? 0,
-    };
-    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
-    let lock;
-    try {
-        const server = await serverVersion(client);
-        const keys = migrationLockKeys(target.database, table, options.format);
-        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
-        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
-        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
-        const planOptions = {
-            format: options.format,
-            table,
-            serverVersionNum: server.num,
-            allowEmptyDown: options.allowEmptyDown,
-            migrationsDir: options.migrationsDir,
-        };
-        const to = options.to ?? null;
-        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
-            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
-        }
-        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
-        const toRevert = to === null ? [] : versionsAbove(applied, to);
-        const plan = toRevert.length > 0
-            ? await planDown(migrations, history, toRevert, planOptions)
-            : await planUp(migrations, history, to, planOptions);
-        const result = await runPlan(client, plan, options.hooks);
-        if (result.failure)
-            throw new MigrationRunError(result.failure, result.completed);
-        const after = await readHistory(client, options.format, table);
-        return { plan, completed: result.completed, finalVersion: after.current };
-    }
-    finally {
-        await lock?.release();
-        await client.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./shared/migrations/plan-digest.ts
-
-
-
-
-
-/**
- * The identity of a rollback plan: what compute-rollback-target shows the approver, reduced to what
- * decides what runs: the strategy, the version the database ends at, and the ordered revert set
- * with a hash of each down script. Its digest is the plan's `plan-digest`; apply-down-migrations and
- * restore-db compute the same digest from what they are about to run and refuse, changing nothing,
- * when it differs from `expected-plan-digest`: what was approved is what runs.
- */
-const PLAN_STRATEGIES = (/* unused pure expression or super */ null && (['image-only', 'down-migrations', 'restore-backup']));
-const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
-function sha256(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text, 'utf8').digest('hex');
-}
-/** "0" for no version, whichever way a tool or a release says it. */
-function normalizedVersion(version) {
-    return version === null || version === undefined || version === '' ? '0' : version;
-}
-function downScriptSha256(script) {
-    return script && formats_hasStatements(script) ? sha256(script.sql) : null;
-}
-function downEntry(version, migration) {
-    return {
-        version,
-        name: migration?.name,
-        file: migration?.down?.file,
-        downSha256: downScriptSha256(migration?.down),
-        transactional: migration?.down?.transactional ?? true,
-    };
-}
-/**
- * Reverting `versions` with the down files of `migrations` (the directory they run from), ending at
- * `toVersion` (the runner's plan says where).
- */
-function downIdentity(migrations, versions, toVersion) {
-    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
-    return {
-        strategy: 'down-migrations',
-        targetVersion: normalizedVersion(toVersion),
-        reverts: [...new Set(versions)]
-            .sort((a, b) => common_compareVersions(b, a))
-            .map((version) => downEntry(version, byVersion.get(version))),
-    };
-}
-/**
- * What a restore undoes: the versions the history records above the target (golang-migrate records
- * only its current one). No down script runs, so none is hashed.
- */
-function restoreEntries(history, targetVersion) {
-    return versionsAbove(history.applied, normalizedVersion(targetVersion)).map((version) => ({
-        version,
-        downSha256: null,
-        transactional: true,
-    }));
-}
-function planDigest(identity) {
-    const canonical = JSON.stringify({
-        strategy: identity.strategy,
-        target: normalizedVersion(identity.targetVersion),
-        reverts: identity.reverts.map((entry) => [entry.version, entry.downSha256, entry.transactional]),
-    });
-    return `sha256:${sha256(canonical)}`;
-}
-function label(entry) {
-    return entry.name ? `${entry.version} (${entry.name})` : entry.version;
-}
-function describeIdentity(identity) {
-    const reverts = identity.reverts.length ? identity.reverts.map(label).join(', ') : 'nothing';
-    return `${identity.strategy} to version ${normalizedVersion(identity.targetVersion)}, undoing ${reverts}`;
-}
-/** What differs between the approved entries (when the caller has them) and what would run now. */
-function explainDifference(approved, now) {
-    if (!approved)
-        return [];
-    const differences = [];
-    const before = new Map(approved.map((entry) => [entry.version, entry]));
-    const after = new Map(now.reverts.map((entry) => [entry.version, entry]));
-    for (const entry of now.reverts) {
-        const old = before.get(entry.version);
-        if (!old) {
-            differences.push(`version ${label(entry)} would be undone now but is not in the approved plan: it was applied after the plan was made`);
-        }
-        else if (old.downSha256 !== undefined && old.downSha256 !== entry.downSha256) {
-            const hash = (value) => (value ? `sha256 ${value.slice(0, 12)}…` : 'no statements');
-            differences.push(`the down file of ${label(entry)}${entry.file ? ` (${entry.file})` : ''} changed since the plan was made: ${hash(old.downSha256)} then, ${hash(entry.downSha256)} now`);
-        }
-        else if (old.transactional !== undefined && old.transactional !== entry.transactional) {
-            differences.push(`the down file of ${label(entry)} now runs ${entry.transactional ? 'inside' : 'outside'} a transaction, unlike when the plan was made`);
-        }
-    }
-    for (const entry of approved) {
-        if (!after.has(entry.version))
-            differences.push(`version ${label(entry)} is in the approved plan but would not be undone now`);
-    }
-    return differences;
-}
-/**
- * Refuses, before anything changes, when what would run now is not the plan that was approved:
- * names both digests, what would run now and, given the approved entries, each difference.
- */
-function verifyPlanDigest(expected, now, approved) {
-    const actual = planDigest(now);
-    if (actual === expected)
-        return actual;
-    const differences = explainDifference(approved, now);
-    const what = differences.length
-        ? `What changed: ${differences.join('; ')}.`
-        : 'The strategy, the target version or a down file differs from what was planned (pass the plan\'s "migrations" output as plan to see which).';
-    throw new ActionError(`The approved plan (expected-plan-digest ${expected}) is not what this step would run now (${actual}: ${describeIdentity(now)}). ${what} Nothing was changed.`, {
-        hint: 'Compute the rollback plan again (compute-rollback-target) and have the new plan approved, so that what runs is what was approved.',
-    });
-}
-/**
- * The identity of restoring a backup at `targetVersion` over the database `client` is connected to,
- * whose history is found as backup-db finds it (schema_migrations or __diesel_schema_migrations in
- * the public schema).
- */
-async function restoreIdentity(client, targetVersion) {
-    const detected = await detectSchemaVersion(client);
-    const history = { applied: detected?.applied ?? [], current: detected?.version ?? null };
-    return {
-        identity: {
-            strategy: 'restore-backup',
-            targetVersion: normalizedVersion(targetVersion),
-            reverts: restoreEntries(history, targetVersion),
-        },
-        currentVersion: history.current,
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/outputs.ts
-
-/**
- * Writes step outputs. Objects and arrays are written as JSON so `fromJSON()` works in workflows;
- * undefined/null become '' so a consumer can test `!= ''` instead of guessing "null" or "undefined".
- */
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs)) {
-        core/* setOutput */.uH(name, serializeOutput(value));
-    }
-}
-function serializeOutput(value) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value === 'object')
-        return JSON.stringify(value);
-    return String(value);
-}
-
-;// CONCATENATED MODULE: ./shared/github/deployments.ts
-/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
-function repositoryFromEnv(env = process.env) {
-    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
-/** GitHub limits status descriptions to 140 characters. */
-function statusDescription(text) {
-    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
-}
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
-    if (!server || !repository || !runId)
-        return undefined;
-    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
-}
-async function createDeployment(client, repository, request) {
-    const response = await client.rest.repos.createDeployment({
-        ...repository,
-        ref: request.ref,
-        environment: request.environment,
-        description: statusDescription(request.description),
-        task: request.task ?? 'deploy',
-        payload: request.payload ?? {},
-        // A rollback redeploys a release that already passed its checks, and must not merge branches.
-        required_contexts: [],
-        auto_merge: false,
-        production_environment: request.productionEnvironment,
-    });
-    if (response.status !== 201 || !('id' in response.data)) {
-        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
-    }
-    return response.data.id;
-}
-async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
-    await client.rest.repos.createDeploymentStatus({
-        ...repository,
-        deployment_id: deploymentId,
-        state,
-        description: details.description === undefined ? undefined : statusDescription(details.description),
-        log_url: details.logUrl,
-        environment_url: details.environmentUrl,
-        // Done below for every kind of environment, production included.
-        auto_inactive: false,
-    });
-}
-/**
- * Marks the environment's other deployments whose latest status is success as inactive, newest
- * first, looking at most `limit` back. Returns the IDs it changed.
- */
-async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({
-        ...repository,
-        environment,
-        per_page: limit,
-    });
-    const changed = [];
-    for (const deployment of deployments) {
-        if (deployment.id === currentId)
-            continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
-            ...repository,
-            deployment_id: deployment.id,
-            per_page: 1,
-        });
-        if (statuses[0]?.state !== 'success')
-            continue;
-        await client.rest.repos.createDeploymentStatus({
-            ...repository,
-            deployment_id: deployment.id,
-            state: 'inactive',
-            auto_inactive: false,
-        });
-        changed.push(deployment.id);
-    }
-    return changed;
-}
-/** The final status of a deployment; on success the environment's previous deployments become inactive. */
-async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
-    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
-    if (!success)
-        return { inactivated: [] };
-    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
-}
-
-;// CONCATENATED MODULE: ./shared/releases/github.ts
-
-
-/**
- * Releases, tags and deployments through the real Octokit client. GITHUB_API_URL decides where it
- * talks to (api.github.com, a GHES host, or a test's local stand-in).
- */
-async function githubClient(token) {
-    // Loaded only with a token: Octokit is most of the bundle's start-up time.
-    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
-    return getOctokit(token);
-}
-/** GITHUB_REPOSITORY as owner/repo, with an error that says what is missing. */
-function currentRepository() {
-    const repository = repositoryFromEnv();
-    if (!repository)
-        throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
-    return repository;
-}
-/** Turns HTTP failures into messages that say which permission or setting to check. */
-async function githubCall(what, call) {
-    try {
-        return await call();
-    }
-    catch (error) {
-        const status = error.status;
-        const detail = (0,errors/* errorMessage */.gJ)(error);
-        if (status === 401)
-            throw new errors/* ActionError */.lZ(`GitHub rejected github-token while ${what} (401: ${detail}).`, {
-                hint: 'Pass a valid token, e.g. github-token: ${{ github.token }}.',
-            });
-        if (status === 403) {
-            throw new errors/* ActionError */.lZ(`GitHub refused ${what} (403: ${detail}).`, {
-                hint: 'The token needs "contents: read" for releases and tags and "deployments: read" for deployments (workflow or job permissions).',
-            });
-        }
-        if (status === 404)
-            throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
-        throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
-    }
-}
-async function listGitHubReleases(client, repo) {
-    const releases = await githubCall(`listing releases of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100 }));
-    return releases.map((release) => ({
-        tag: release.tag_name,
-        source: 'github-releases',
-        prerelease: release.prerelease,
-        draft: release.draft,
-        created: Date.parse(release.created_at) / 1000,
-    }));
-}
-async function listGitHubTags(client, repo) {
-    const tags = await githubCall(`listing tags of ${repo.owner}/${repo.repo}`, () => client.paginate(client.rest.repos.listTags, { ...repo, per_page: 100 }));
-    return tags.map((tag) => ({ tag: tag.name, source: 'github-tags', commit: tag.commit.sha }));
-}
-
-// EXTERNAL MODULE: ./shared/summary.ts
-var summary = __nccwpck_require__(6566);
 ;// CONCATENATED MODULE: ./shared/migrations/tools/alembic-ops.ts
 
 const column = (op) => `${op.args[0] ?? op.kwargs.table_name ?? '?'}.${op.column?.name ?? op.args[1] ?? op.kwargs.column_name ?? '?'}`;
-const alembic_ops_RULES = {
+const RULES = {
     create_table: (op) => ({ class: 'additive', reason: `creates table ${op.args[0] ?? '?'}` }),
     create_index: (op) => ({
         class: op.kwargs.unique === true ? 'breaking' : 'additive',
@@ -42447,7 +42031,7 @@ async function classifyAlembicOps(ops, file) {
             statements.push(...inner.statements.map((finding) => ({ ...finding, line: op.line })));
             continue;
         }
-        const rule = alembic_ops_RULES[op.name];
+        const rule = RULES[op.name];
         const found = rule ? rule(op) : { class: 'unknown', reason: `op.${op.name} is not one this suite reads` };
         statements.push({
             sql,
@@ -42457,6 +42041,35 @@ async function classifyAlembicOps(ops, file) {
             ...(found.lost ? { lost: found.lost } : {}),
         });
     }
+    return { class: strongestClass(statements.map((statement) => statement.class)), statements };
+}
+/** Alembic's own bookkeeping in its offline SQL: the version table's rows and the transaction around them. */
+function isBookkeeping(sql, versionTable) {
+    const table = versionTable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return (/^\s*(BEGIN|COMMIT)\b/i.test(sql) ||
+        new RegExp(`^\\s*(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|CREATE\\s+TABLE)\\s+([\\w"]+\\.)?"?${table}"?[\\s(]`, 'i').test(sql));
+}
+/**
+ * Alembic's offline upgrade SQL (`alembic upgrade <from>:<to> --sql`) split per revision: each
+ * revision's part follows its "-- Running upgrade <down> -> <revision>" comment.
+ */
+function offlineSections(sql) {
+    const sections = new Map();
+    const marker = /^-- Running upgrade [^\n]*-> *([A-Za-z0-9_]+)\s*$/gm;
+    const found = [...sql.matchAll(marker)];
+    found.forEach((match, index) => {
+        const end = index + 1 < found.length ? found[index + 1].index : sql.length;
+        sections.set(match[1], sql.slice(match.index + match[0].length, end));
+    });
+    return sections;
+}
+/**
+ * One revision's part of Alembic's offline SQL, classified by the SQL classifier the other formats
+ * use; Alembic's own version-table rows and BEGIN/COMMIT are left out (they are not the revision's).
+ */
+async function classifyOfflineSql(sql, versionTable, options) {
+    const all = await classifySql(sql, options);
+    const statements = all.statements.filter((statement) => !isBookkeeping(statement.sql, versionTable));
     return { class: strongestClass(statements.map((statement) => statement.class)), statements };
 }
 
@@ -42722,6 +42335,117 @@ function alembic_revisions_downgradePlan(revisions, current, target) {
     return { revert: order, after };
 }
 
+// EXTERNAL MODULE: ./shared/duration.ts
+var duration = __nccwpck_require__(5784);
+;// CONCATENATED MODULE: ./shared/migrations/lock.ts
+
+
+
+
+/**
+ * The migration lock: a PostgreSQL session advisory lock, so two rollbacks, or a rollback and a
+ * deploy's `migrate up`, never change the schema at the same time.
+ *
+ * Its id is derived from the history table exactly as golang-migrate derives its own
+ * (database/util.go GenerateAdvisoryLockId, called by database/postgres Lock() with the database
+ * name, the history table's schema and its name):
+ *
+ *     id = (crc32_ieee(database + "\0" + schema + "\0" + table) * 1486364155) mod 2^32
+ *
+ * For golang-migrate histories we also take the id golang-migrate's CLI computes, whose database
+ * name is the URL path with its leading slash ("/app"), so a `migrate up` started from the CLI or
+ * from code (postgres.WithInstance, which asks current_database()) both wait for us and we for them.
+ * dbmate and diesel take no lock of their own; the same derivation gives them a documented id.
+ */
+
+/** The advisory lock ids a run on this database and history table takes, in the order it takes them. */
+function lock_migrationLockKeys(database, table, format) {
+    return migrationTool(format).lockKeys(database, table);
+}
+function lock_lockSql(keys) {
+    return keys.map((key) => `SELECT pg_advisory_lock(${key.id});`);
+}
+function lock_unlockSql(keys) {
+    return [...keys].reverse().map((key) => `SELECT pg_advisory_unlock(${key.id});`);
+}
+/** Who holds one of our lock ids right now, for the "timed out waiting" message. */
+async function lockHolders(client, keys) {
+    // A bigint advisory lock is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    const ids = keys.map((key) => key.id);
+    const { rows } = await client.query(`SELECT DISTINCT a.pid, a.application_name, a.client_addr::text AS client_addr, a.usename, a.state, a.backend_start, left(a.query, 200) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint)::text = ANY($1::text[])
+        AND a.pid <> pg_backend_pid()`, [ids]);
+    return rows;
+}
+/** Backoff between tries: quick at first (a deploy's migrate up usually takes seconds), then easing off. */
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 1000;
+/** While waiting, who holds the lock is logged this often. */
+const WAIT_REPORT_MS = 10_000;
+function describeHolders(holders) {
+    return holders.length
+        ? holders
+            .map((holder) => `pid ${holder.pid}${holder.application_name ? ` (${holder.application_name})` : ''}${holder.usename ? ` user ${holder.usename}` : ''}${holder.client_addr ? ` from ${holder.client_addr}` : ''}${holder.backend_start ? `, connected since ${holder.backend_start.toISOString()}` : ''}`)
+            .join('; ')
+        : 'a session that has since let go';
+}
+/**
+ * Takes the session advisory locks, waiting at most `timeoutMs` for them all (0: wait forever).
+ *
+ * The wait is a loop of pg_try_advisory_lock with backoff, never a blocking pg_advisory_lock: a
+ * session blocked in pg_advisory_lock holds the snapshot of that statement the whole time, and a
+ * CREATE/DROP INDEX CONCURRENTLY run by the lock's holder waits for every older snapshot, while
+ * the waiter waits for the holder: a deadlock that PostgreSQL breaks by failing one of them, with
+ * the holder's migration half done. Each try is a statement of its own, so no snapshot outlives it.
+ * A cancellation (cancellation.ts) ends the wait at once.
+ */
+async function lock_acquireMigrationLock(client, keys, timeoutMs, options = {}) {
+    const started = Date.now();
+    // Statements of the run then wait for table locks at most lock-timeout too.
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
+    const taken = [];
+    const release = async () => {
+        for (const key of [...taken].reverse())
+            await client.query(`SELECT pg_advisory_unlock(${key.id})`).catch(() => undefined);
+        taken.length = 0;
+    };
+    let delay = FIRST_RETRY_MS;
+    let reportedAt = started;
+    try {
+        for (const key of keys) {
+            for (;;) {
+                const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key.id}) AS locked`);
+                if (rows[0].locked) {
+                    taken.push(key);
+                    break;
+                }
+                const waited = Date.now() - started;
+                if (timeoutMs > 0 && waited >= timeoutMs) {
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    throw new ActionError(`Another migration run holds the migration lock (advisory lock ${key.id}); gave up after waiting ${formatDuration(waited)} (lock-timeout). Held by ${describeHolders(holders)}. Nothing was changed.`, {
+                        hint: 'Wait for the other run (a deploy migrating up, or another rollback) to finish and re-run, or raise lock-timeout. Never run two migration tools on one database at once.',
+                    });
+                }
+                if (options.onWait && (reportedAt === started || Date.now() - reportedAt >= WAIT_REPORT_MS)) {
+                    reportedAt = Date.now();
+                    const holders = await lockHolders(client, keys).catch(() => []);
+                    options.onWait(`Waiting for the migration lock (advisory lock ${key.id}), held by ${describeHolders(holders)}; waited ${formatDuration(waited)} of ${timeoutMs > 0 ? formatDuration(timeoutMs) : 'no limit'}.`);
+                }
+                const wait = timeoutMs > 0 ? Math.min(delay, Math.max(1, started + timeoutMs - Date.now())) : delay;
+                await pause(wait, 'Stopped waiting for the migration lock');
+                delay = Math.min(MAX_RETRY_MS, delay * 2);
+            }
+        }
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+    return { keys, waitedMs: Date.now() - started, release };
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/alembic.ts
 
 
@@ -42768,14 +42492,6 @@ function checkAlembicVersion(current, revisions, where) {
 /** The downgrade argument list; several heads go one by one, each to its own revision. */
 function downgradeArguments(command, target) {
     return [...command, 'downgrade', target];
-}
-/** Alembic's offline SQL for the same downgrade (`alembic downgrade <from>:<to> --sql`). */
-async function offlineDowngradeSql(command, executor, from, to, options = {}) {
-    const [program, ...args] = [...command, 'downgrade', `${from}:${to}`, '--sql'];
-    const result = await executor.run(program, args, { ...options, okExitCodes: [0, 1, 2, 255] });
-    if (result.exitCode !== 0)
-        throw new ActionError(`Alembic's offline mode failed (${[program, ...args].join(' ')} on ${executor.description}): ${lastLines(result.stderr, 10)}`);
-    return result.stdout;
 }
 async function revertWithAlembic(options) {
     const started = Date.now();
@@ -42908,6 +42624,9 @@ function tagRef(tag) {
 
 
 
+
+
+
 const FETCH_HINT = 'Check out with "fetch-depth: 0" so every release tag and its files are in the checkout.';
 /** The versions directory at a release tag; undefined for a target release from before it existed. */
 async function sourceAt(repoRoot, dir, release, role) {
@@ -42948,9 +42667,43 @@ async function readDatabaseHeads(target, table) {
     }
 }
 const downStatusOf = (revision) => revision.downgrade === 'missing' || revision.downgrade === 'raises' ? 'missing' : 'present';
-/** One revision to revert, classified from its upgrade()'s op.* calls, its downgrade()'s data loss as revert warnings. */
-async function plannedRevision(revision, inCurrentRelease, targetTag) {
-    const classification = await classifyAlembicOps(revision.upgradeOps, revision.file);
+/**
+ * Alembic's own offline upgrade SQL (`alembic upgrade <target head>:<current head> --sql`, one run
+ * per current head above the target), split per revision. A run that fails (no alembic on the
+ * runner, no alembic.ini in working-directory, an env.py that needs a connection) leaves the
+ * classification to the op.* calls, with the reason.
+ */
+async function offlineUpgrades(command, graph, currentHeads, targetHeads) {
+    const sections = new Map();
+    const commands = [];
+    for (const head of currentHeads) {
+        if (alembic_revisions_downgradePlan(graph, [head], targetHeads).revert.length === 0)
+            continue;
+        // Alembic's offline range starts at one revision; from one of several target heads it also renders the others' branches, which are not read.
+        const range = targetHeads.length ? `${targetHeads[0]}:${head}` : head;
+        commands.push([...command.argv, 'upgrade', range, '--sql'].join(' '));
+        try {
+            const sql = await offlineAlembicSql(command.argv, command.executor, 'upgrade', range, {
+                cwd: command.cwd,
+                env: command.env,
+            });
+            for (const [revision, part] of offlineSections(sql))
+                sections.set(revision, part);
+        }
+        catch (error) {
+            return { sections: new Map(), commands, failure: error.message.split('\n')[0] };
+        }
+    }
+    return { sections, commands };
+}
+/** One revision to revert, classified from its offline SQL (or its upgrade()'s op.* calls), its downgrade()'s data loss as revert warnings. */
+async function plannedRevision(revision, inCurrentRelease, targetTag, offline) {
+    const classification = offline.sql === undefined
+        ? await classifyAlembicOps(revision.upgradeOps, revision.file)
+        : await classifyOfflineSql(offline.sql, offline.versionTable, {
+            since: offline.since,
+            label: `revision ${revision.revision} ${revision.message}`.trim(),
+        });
     const downgrade = await classifyAlembicOps(revision.downgradeOps, revision.file);
     const revertWarnings = downgrade.statements
         .filter((statement) => statement.class === 'data-loss')
@@ -42973,8 +42726,17 @@ async function plannedRevision(revision, inCurrentRelease, targetTag) {
         statements: classification.statements,
         dataLost: [...new Set(classification.statements.flatMap((statement) => statement.lost ?? []))],
         revertWarnings,
-        classifiedFrom: "the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used)",
+        classifiedFrom: offline.from,
     };
+}
+/** Where a revision's class comes from, as the plan and the summary say it. */
+function classificationSource(offline, revision, command) {
+    if (offline.sections.has(revision))
+        return `Alembic's offline SQL (${offline.commands.join('; ')})`;
+    const why = !command
+        ? 'no migrate-command to run'
+        : (offline.failure ?? `${offline.commands.join('; ') || 'alembic upgrade --sql'} rendered no part for it`);
+    return `the op.* calls of upgrade() (Python's ast; Alembic's offline SQL was not used: ${why})`;
 }
 async function planAlembic(request) {
     const { repoRoot, dir, current, target } = request;
@@ -43018,8 +42780,13 @@ async function planAlembic(request) {
         : alembic_revisions_downgradePlan(checkoutGraph, currentHeads, targetHeads);
     const shipped = new Map(currentGraph.map((revision) => [revision.revision, revision]));
     const runs = new Map(checkoutGraph.map((revision) => [revision.revision, revision]));
+    const offline = request.command && plan.revert.length
+        ? await offlineUpgrades(request.command, checkoutGraph, currentHeads, targetHeads)
+        : { sections: new Map(), commands: [] };
+    const since = sinceTarget(target.tag);
     const toRevert = [];
-    for (const id of plan.revert) {
+    // Oldest first, so that what one revision creates is known when a later one drops it.
+    for (const id of [...plan.revert].reverse()) {
         const revision = runs.get(id);
         const before = shipped.get(id);
         if (before && before.sha256 !== revision.sha256)
@@ -43028,7 +42795,12 @@ async function planAlembic(request) {
                 migration: id,
                 message: `Alembic revision ${id} (${revision.file}) differs between ${current.tag} and the checkout: the plan reverts with the checkout's downgrade().`,
             });
-        toRevert.push(await plannedRevision(revision, shipped.has(id), target.tag));
+        toRevert.unshift(await plannedRevision(revision, shipped.has(id), target.tag, {
+            sql: offline.sections.get(id),
+            from: classificationSource(offline, id, request.command),
+            versionTable: request.historyTable.table,
+            since,
+        }));
     }
     const applied = [...alembic_revisions_ancestry(checkoutGraph, currentHeads)].sort();
     const currentSchema = currentHeads.join(',') || '0';
@@ -43044,7 +42816,7 @@ async function planAlembic(request) {
         downProblems: [],
         history: { exists: true, applied, current: currentSchema, dirty: false },
         checkout: [],
-        alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after },
+        alembic: { revisions: checkoutGraph, revert: plan.revert, after: plan.after, currentHeads, targetHeads },
     };
 }
 /** The plan's identity as apply-down-migrations (down-migrations) computes it for Alembic. */
@@ -43052,12 +42824,63 @@ function alembicIdentity(facts, strategy, currentSchema) {
     if (strategy === 'down-migrations')
         return alembicPlanIdentity(facts.revisions, facts.revert, facts.after);
     if (strategy === 'restore-backup')
-        return {
-            strategy,
-            targetVersion: facts.after.join(',') || '0',
-            reverts: facts.revert.map((version) => ({ version, downSha256: null, transactional: true })),
-        };
+        return alembicRestoreIdentity(facts.targetHeads, facts.currentHeads);
     return { strategy, targetVersion: currentSchema, reverts: [] };
+}
+
+;// CONCATENATED MODULE: ./actions/compute-rollback-target/sql-files-plan.ts
+
+
+
+
+
+const INPUT = 'compat-file';
+/** The matrix's line for `release`: the tag itself, or its version (2.3.0 for v2.3.0, whatever tag-prefix). */
+async function matrixLine(repoRoot, file, release) {
+    const ref = tagRef(release.tag);
+    const type = await objectTypeAt(repoRoot, ref, file);
+    if (type !== 'blob')
+        throw new errors/* InputError */.dz(INPUT, `names "${file}", which is not a file at ${release.tag}: the matrix is read from each release's own tree.`, {
+            hint: 'Commit the matrix with each release, and check out with "fetch-depth: 0" so every tag is in the checkout.',
+        });
+    const text = (await runProcess('git', ['-C', repoRoot, 'show', `${ref}:${file}`])).stdout;
+    const where = `${file} at ${release.tag}`;
+    const matrix = parseCompatFile(text, INPUT, where);
+    const names = [release.tag, release.version.semver?.version, release.tag.replace(/^v/, '')];
+    const name = names.find((candidate) => candidate !== undefined && matrix.has(candidate));
+    if (name === undefined)
+        throw new errors/* InputError */.dz(INPUT, `reads ${where}, which has no line for ${release.tag} (it lists ${[...matrix.keys()].join(', ')}): the schema number of the release cannot be known.`);
+    const entry = new RegExp(`^["']?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
+    const line = text.split(/\r?\n/).findIndex((raw) => entry.test(raw.trim())) + 1;
+    return { version: matrix.get(name), where: `${where} line ${line} ("${name}: ${matrix.get(name)}")` };
+}
+/** The target's schema number, from the compatibility matrix as the target release has it. */
+async function statedTargetVersion(repoRoot, inputs, target) {
+    return inputs?.compatFile ? await matrixLine(repoRoot, inputs.compatFile, target) : undefined;
+}
+/**
+ * The history to plan from: the suite's table when it exists (current-version must then agree with
+ * it), else the stated version as apply-down-migrations will record it on its first run.
+ */
+async function startingHistory(repoRoot, inputs, current, recorded, table) {
+    const given = inputs?.currentVersion === undefined ? undefined : String(BigInt(inputs.currentVersion));
+    if (recorded.exists) {
+        if (given !== undefined && given !== (recorded.current ?? '0'))
+            throw new errors/* InputError */.dz('current-version', `says version ${given}, but ${history_table_qualifiedName(table)} records ${recorded.current ?? 'none'}.`, { hint: 'The history table is authoritative once it exists: leave current-version out, or correct the table.' });
+        return { history: recorded };
+    }
+    const stated = given !== undefined
+        ? { version: given, where: 'current-version' }
+        : inputs?.compatFile
+            ? await matrixLine(repoRoot, inputs.compatFile, current)
+            : undefined;
+    if (!stated)
+        return { history: recorded };
+    const version = stated.version === '0' ? null : stated.version;
+    return {
+        history: { exists: false, applied: version === null ? [] : [version], current: version, dirty: false },
+        stated,
+    };
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/annotations.ts
@@ -43116,11 +42939,11 @@ var dist = __nccwpck_require__(8815);
 
 
 
-const INPUT = 'compatibility-file';
+const compatibility_INPUT = 'compatibility-file';
 function schemaVersion(value, where) {
     const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
     if (typeof text !== 'string' || !/^\d+$/.test(text)) {
-        throw new errors/* InputError */.dz(INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `has ${where} = ${JSON.stringify(value)}; schema versions are migration versions (digits).`);
     }
     return text;
 }
@@ -43130,31 +42953,31 @@ function parseCompatibility(text, file) {
         document = (0,dist/* parse */.qg)(text, { strict: true, uniqueKeys: true });
     }
     catch (error) {
-        throw new errors/* InputError */.dz(INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) is not valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
     const releases = document?.releases;
     if (!Array.isArray(releases) || releases.length === 0) {
-        throw new errors/* InputError */.dz(INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) must have a non-empty "releases" list of { versions, min-schema, max-schema }.`);
     }
     const entries = releases.map((item, index) => {
         if (item === null || typeof item !== 'object' || Array.isArray(item))
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] must be a mapping.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] must be a mapping.`);
         const record = item;
         const unknownKeys = Object.keys(record).filter((key) => !['versions', 'min-schema', 'max-schema'].includes(key));
         if (unknownKeys.length > 0)
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has unknown key(s) ${unknownKeys.join(', ')}; expected versions, min-schema, max-schema.`);
         const versions = record.versions;
         if (typeof versions !== 'string' || semver_default().validRange(versions) === null) {
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}].versions must be a semver range such as ">=1.2.0 <1.3.0" or "1.1.x"; got ${JSON.stringify(versions)}.`);
         }
         if (record['max-schema'] === undefined)
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] needs max-schema.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] needs max-schema.`);
         const maxSchema = schemaVersion(record['max-schema'], `releases[${index}].max-schema`);
         const minSchema = record['min-schema'] === undefined
             ? undefined
             : schemaVersion(record['min-schema'], `releases[${index}].min-schema`);
         if (minSchema !== undefined && BigInt(minSchema) > BigInt(maxSchema)) {
-            throw new errors/* InputError */.dz(INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
+            throw new errors/* InputError */.dz(compatibility_INPUT, `(${file}) releases[${index}] has min-schema ${minSchema} above max-schema ${maxSchema}.`);
         }
         return { versions, minSchema, maxSchema };
     });
@@ -43166,7 +42989,7 @@ async function loadCompatibility(file) {
         text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
     }
     catch (error) {
-        throw new errors/* InputError */.dz(INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        throw new errors/* InputError */.dz(compatibility_INPUT, `names ${file}, which cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
     return parseCompatibility(text, file);
 }
@@ -43177,100 +43000,6 @@ function compatibilityFor(matrix, version) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./shared/engine/engine-api.ts
-
-
-
-
-class EngineApiError extends Error {
-    detail;
-    constructor(message, 
-    /** The engine's own words ({"message": ...}), e.g. why a registry could not be reached. */
-    detail) {
-        super(message);
-        this.detail = detail;
-        this.name = 'EngineApiError';
-    }
-}
-function currentContextSet(env) {
-    const configDir = env.DOCKER_CONFIG ?? external_node_path_default().join(env.HOME ?? external_node_os_default().homedir(), '.docker');
-    const file = external_node_path_default().join(configDir, 'config.json');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return false;
-    try {
-        const context = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')).currentContext;
-        return Boolean(context && context !== 'default');
-    }
-    catch {
-        // The CLI would refuse a broken config file too: leave it to the CLI.
-        return true;
-    }
-}
-/** The socket the docker CLI would use with this environment, when it is a local unix socket. */
-function localEngineSocket(env) {
-    if (env.DOCKER_CONTEXT || env.DOCKER_TLS_VERIFY || env.DOCKER_CERT_PATH)
-        return undefined;
-    const host = env.DOCKER_HOST;
-    if (host)
-        return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
-    if (currentContextSet(env))
-        return undefined;
-    return '/var/run/docker.sock';
-}
-function engineApi(socket) {
-    return {
-        socket,
-        get(apiPath, query = {}) {
-            const search = new URLSearchParams(query).toString();
-            return new Promise((resolve, reject) => {
-                const request = external_node_http_default().get({
-                    socketPath: socket,
-                    path: `${apiPath}${search ? `?${search}` : ''}`,
-                    headers: { host: 'docker' },
-                    timeout: 60_000,
-                }, (response) => {
-                    const chunks = [];
-                    response.on('data', (chunk) => chunks.push(chunk));
-                    response.on('error', reject);
-                    response.on('end', () => {
-                        const text = Buffer.concat(chunks).toString('utf8');
-                        if (response.statusCode === 404)
-                            return resolve(undefined);
-                        let body;
-                        try {
-                            body = JSON.parse(text);
-                        }
-                        catch (error) {
-                            return reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered something that is not JSON: ${error.message}`, text.slice(0, 300)));
-                        }
-                        if (response.statusCode === 200)
-                            return resolve(body);
-                        const detail = body?.message ?? text.trim().slice(0, 300);
-                        reject(new EngineApiError(`Docker Engine API GET ${apiPath} answered ${response.statusCode}: ${detail}`, detail));
-                    });
-                });
-                request.on('timeout', () => request.destroy(new EngineApiError(`Docker Engine API GET ${apiPath} did not answer within 60s`, 'no answer within 60s')));
-                request.on('error', reject);
-            });
-        },
-    };
-}
-/** The engine API for this process's environment plus `env`, when the CLI would use a local socket that exists. */
-function localEngineApi(env = {}) {
-    const socket = localEngineSocket({ ...process.env, ...env });
-    return socket && (0,external_node_fs_.existsSync)(socket) ? engineApi(socket) : undefined;
-}
-/** Engine API filters, as the API takes them: {"label": ["a=b"]}. */
-function filters(values) {
-    return { filters: JSON.stringify(values) };
-}
-
 ;// CONCATENATED MODULE: ./shared/engine/containers.ts
 
 
@@ -43388,229 +43117,6 @@ async function forceRemoveContainer(executor, id, env) {
         await sleep(300);
     }
     throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
-}
-
-;// CONCATENATED MODULE: ./shared/engine/executor.ts
-
-
-const localExecutor = {
-    description: 'this runner',
-    run: (command, args, options) => runProcess(command, args, options),
-    engine: (env) => localEngineApi(env),
-};
-/**
- * Runs every command through a fixed prefix on another executor: `sudo -u postgres`,
- * `runuser -u postgres --` or `docker compose exec -T db` put in front of the program and its
- * arguments, still one argument array (no shell is involved on this side of the prefix).
- */
-function prefixedExecutor(base, prefix) {
-    if (prefix.length === 0)
-        return base;
-    return {
-        description: `${prefix.join(' ')} on ${base.description}`,
-        remote: base.remote,
-        run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
-    };
-}
-
-;// CONCATENATED MODULE: ./shared/engine/swarm.ts
-
-
-
-
-/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
-function withoutDigest(image) {
-    return image.split('@')[0];
-}
-/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
-function sameImage(a, b) {
-    if (a === b)
-        return true;
-    const [aName, aDigest] = a.split('@');
-    const [bName, bDigest] = b.split('@');
-    if (aDigest && bDigest)
-        return aDigest === bDigest;
-    return aName === bName;
-}
-function healthcheckOf(spec) {
-    const test = spec?.Healthcheck?.Test;
-    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
-}
-function parseService(json) {
-    const spec = json.Spec;
-    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
-    const labels = spec.Labels ?? {};
-    // A stack records the image as written in its file; the spec may carry a digest on top.
-    const reference = withoutDigest(image);
-    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
-    const update = json.UpdateStatus?.State
-        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
-        : undefined;
-    return {
-        id: json.ID,
-        name: spec.Name,
-        image,
-        reference,
-        tag: imageTag(reference),
-        mode,
-        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
-        version: json.Version.Index,
-        update,
-        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
-        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
-        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
-        taskTemplate: JSON.stringify(spec.TaskTemplate),
-        labels,
-    };
-}
-function parseTask(json) {
-    const container = json.Status.ContainerStatus;
-    return {
-        id: json.ID,
-        serviceId: json.ServiceID,
-        slot: json.Slot,
-        nodeId: json.NodeID || undefined,
-        image: json.Spec.ContainerSpec?.Image ?? '',
-        desiredState: json.DesiredState,
-        state: json.Status.State,
-        message: json.Status.Message ?? '',
-        error: json.Status.Err || undefined,
-        containerId: container?.ContainerID || undefined,
-        exitCode: container?.ExitCode,
-        createdAt: json.CreatedAt,
-        updatedAt: json.UpdatedAt,
-    };
-}
-/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
-async function requireSwarmManager(executor) {
-    const api = executor.engine?.();
-    const swarm = api
-        ? ((await api.get('/info'))?.Swarm ?? {})
-        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
-    if (swarm.LocalNodeState !== 'active') {
-        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
-            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
-        });
-    }
-    if (!swarm.ControlAvailable) {
-        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
-    }
-    return { nodeId: swarm.NodeID ?? '' };
-}
-const NO_SUCH = /no such (service|object|task)|not found/i;
-/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
-async function inspectByCli(executor, type, ids) {
-    if (ids.length === 0)
-        return [];
-    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
-        okExitCodes: [0, 1],
-        timeoutMs: 60_000,
-    });
-    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
-        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
-    return JSON.parse(result.stdout.trim() || '[]');
-}
-/** Services by name or ID (missing ones left out). */
-async function inspectServices(executor, services) {
-    const api = executor.engine?.();
-    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
-    const found = api
-        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
-        : await inspectByCli(executor, 'service', services);
-    return found.filter((json) => json !== undefined).map(parseService);
-}
-/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
-async function serviceTasks(executor, services) {
-    if (services.length === 0)
-        return [];
-    const api = executor.engine?.();
-    if (api) {
-        // The API filters tasks by service ID or name.
-        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
-    }
-    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
-        timeoutMs: 60_000,
-    });
-    const ids = [
-        ...new Set(stdout
-            .split('\n')
-            .map((line) => line.trim())
-            .filter(Boolean)),
-    ];
-    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
-}
-/** The services that exist, by name or ID, and all their tasks. */
-async function servicesWithTasks(executor, services) {
-    const found = await inspectServices(executor, services);
-    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
-    return {
-        services: found,
-        tasks: await serviceTasks(executor, found.map((service) => service.id)),
-    };
-}
-/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
-const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
-/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
-function taskFailure(task) {
-    if (task.error)
-        return task.error;
-    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
-}
-/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
-async function taskLogs(executor, taskId, lines = 20) {
-    const result = await executor
-        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
-        okExitCodes: [0, 1],
-        timeoutMs: 30_000,
-    })
-        .catch(() => undefined);
-    if (!result || result.exitCode !== 0)
-        return '';
-    return `${result.stdout}${result.stderr}`.trimEnd();
-}
-/**
- * The last healthcheck output of a task's container, when the container is on the engine the
- * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
- */
-async function taskHealth(executor, task) {
-    if (!task.containerId)
-        return undefined;
-    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
-    if (!container?.health)
-        return undefined;
-    return { status: container.health, lastOutput: container.lastHealthOutput };
-}
-
-;// CONCATENATED MODULE: ./shared/releases/deployments.ts
-
-/** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
-async function* environmentDeployments(client, repo, environment) {
-    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
-    const pages = iterable[Symbol.asyncIterator]();
-    const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
-    for (;;) {
-        const page = await githubCall(where, () => pages.next());
-        if (page.done)
-            return;
-        const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
-        for (const deployment of deployments) {
-            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
-                ...repo,
-                deployment_id: deployment.id,
-                per_page: 100,
-            }));
-            const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
-            yield {
-                id: deployment.id,
-                ref: deployment.ref,
-                sha: deployment.sha,
-                environment: deployment.environment,
-                createdAt: deployment.created_at,
-                latestState: newestFirst[0]?.state,
-                outcome: newestFirst.find((status) => status.state !== 'inactive')?.state,
-            };
-        }
-    }
 }
 
 // EXTERNAL MODULE: ./shared/inputs.ts
@@ -43866,6 +43372,206 @@ async function openHostExecutor(ssh, workingDirectory) {
         privateKey: ssh.key,
         knownHosts: ssh.knownHosts,
     });
+}
+
+;// CONCATENATED MODULE: ./shared/engine/swarm.ts
+
+
+
+
+/** "app:v1@sha256:..." -> "app:v1": the reference a person wrote. */
+function withoutDigest(image) {
+    return image.split('@')[0];
+}
+/** Whether two spec images name the same image (a digest pinned by the manager on one side or both is ignored). */
+function sameImage(a, b) {
+    if (a === b)
+        return true;
+    const [aName, aDigest] = a.split('@');
+    const [bName, bDigest] = b.split('@');
+    if (aDigest && bDigest)
+        return aDigest === bDigest;
+    return aName === bName;
+}
+function healthcheckOf(spec) {
+    const test = spec?.Healthcheck?.Test;
+    return Boolean(test && test.length > 0 && test[0] !== 'NONE');
+}
+function parseService(json) {
+    const spec = json.Spec;
+    const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
+    const labels = spec.Labels ?? {};
+    // A stack records the image as written in its file; the spec may carry a digest on top.
+    const reference = withoutDigest(image);
+    const mode = spec.Mode.Replicated ? 'replicated' : spec.Mode.Global ? 'global' : 'job';
+    const update = json.UpdateStatus?.State
+        ? { state: json.UpdateStatus.State, startedAt: json.UpdateStatus.StartedAt, message: json.UpdateStatus.Message }
+        : undefined;
+    return {
+        id: json.ID,
+        name: spec.Name,
+        image,
+        reference,
+        tag: imageTag(reference),
+        mode,
+        replicas: spec.Mode.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+        version: json.Version.Index,
+        update,
+        previousImage: json.PreviousSpec?.TaskTemplate.ContainerSpec?.Image,
+        healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
+        constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+        taskTemplate: JSON.stringify(spec.TaskTemplate),
+        labels,
+    };
+}
+function parseTask(json) {
+    const container = json.Status.ContainerStatus;
+    return {
+        id: json.ID,
+        serviceId: json.ServiceID,
+        slot: json.Slot,
+        nodeId: json.NodeID || undefined,
+        image: json.Spec.ContainerSpec?.Image ?? '',
+        desiredState: json.DesiredState,
+        state: json.Status.State,
+        message: json.Status.Message ?? '',
+        error: json.Status.Err || undefined,
+        containerId: container?.ContainerID || undefined,
+        exitCode: container?.ExitCode,
+        createdAt: json.CreatedAt,
+        updatedAt: json.UpdatedAt,
+    };
+}
+/** Whether the engine where the executor runs is a swarm manager; throws saying what it is otherwise. */
+async function requireSwarmManager(executor) {
+    const api = executor.engine?.();
+    const swarm = api
+        ? ((await api.get('/info'))?.Swarm ?? {})
+        : JSON.parse((await executor.run('docker', ['info', '--format', '{{json .Swarm}}'], { timeoutMs: 30_000 })).stdout);
+    if (swarm.LocalNodeState !== 'active') {
+        throw new ActionError(`The Docker engine on ${executor.description} is not part of a swarm (swarm state: ${swarm.LocalNodeState || 'inactive'}), so strategy "swarm" has nothing to update.`, {
+            hint: 'Run the step where the engine is a swarm manager (or set ssh-host to a manager), or use strategy "compose".',
+        });
+    }
+    if (!swarm.ControlAvailable) {
+        throw new ActionError(`The Docker engine on ${executor.description} is a swarm worker: only a manager can update services.`, { hint: 'Set ssh-host to a manager node (docker node ls shows them).' });
+    }
+    return { nodeId: swarm.NodeID ?? '' };
+}
+const NO_SUCH = /no such (service|object|task)|not found/i;
+/** `docker inspect --type <type>` of each ID; those that do not exist are left out (the CLI answers the others and exits 1). */
+async function inspectByCli(executor, type, ids) {
+    if (ids.length === 0)
+        return [];
+    const result = await executor.run('docker', ['inspect', '--type', type, ...ids], {
+        okExitCodes: [0, 1],
+        timeoutMs: 60_000,
+    });
+    if (result.exitCode !== 0 && !NO_SUCH.test(result.stderr))
+        throw new ProcessError(`docker inspect --type ${type} (on ${executor.description})`, result, `exited with code ${result.exitCode}`);
+    return JSON.parse(result.stdout.trim() || '[]');
+}
+/** Services by name or ID (missing ones left out). */
+async function inspectServices(executor, services) {
+    const api = executor.engine?.();
+    // insertDefaults: the spec as `docker service inspect` shows it, defaults filled in.
+    const found = api
+        ? await Promise.all(services.map((name) => api.get(`/services/${name}`, { insertDefaults: 'true' })))
+        : await inspectByCli(executor, 'service', services);
+    return found.filter((json) => json !== undefined).map(parseService);
+}
+/** Every task of the services (old ones too, as many as the swarm's task history keeps). */
+async function serviceTasks(executor, services) {
+    if (services.length === 0)
+        return [];
+    const api = executor.engine?.();
+    if (api) {
+        // The API filters tasks by service ID or name.
+        return ((await api.get('/tasks', filters({ service: [...services] }))) ?? []).map(parseTask);
+    }
+    const { stdout } = await executor.run('docker', ['service', 'ps', '-q', '--no-trunc', ...services], {
+        timeoutMs: 60_000,
+    });
+    const ids = [
+        ...new Set(stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter(Boolean)),
+    ];
+    return (await inspectByCli(executor, 'task', ids)).map(parseTask);
+}
+/** The services that exist, by name or ID, and all their tasks. */
+async function servicesWithTasks(executor, services) {
+    const found = await inspectServices(executor, services);
+    // Asked by ID only for services that exist: the engine refuses a task filter naming one that does not.
+    return {
+        services: found,
+        tasks: await serviceTasks(executor, found.map((service) => service.id)),
+    };
+}
+/** Endings that mean the task failed (shutdown and remove are the orchestrator's own doing). */
+const FAILED_TASK_STATES = (/* unused pure expression or super */ null && (['complete', 'failed', 'rejected', 'orphaned']));
+/** "task: non-zero exit (3)", "No such image: ...", or the state and exit code when the engine gave no error. */
+function taskFailure(task) {
+    if (task.error)
+        return task.error;
+    return `${task.state} (${task.message || 'no message'}${task.exitCode !== undefined ? `, exit code ${task.exitCode}` : ''})`;
+}
+/** The last lines a task wrote, read through the manager wherever the task ran; '' when they cannot be read. */
+async function taskLogs(executor, taskId, lines = 20) {
+    const result = await executor
+        .run('docker', ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), taskId], {
+        okExitCodes: [0, 1],
+        timeoutMs: 30_000,
+    })
+        .catch(() => undefined);
+    if (!result || result.exitCode !== 0)
+        return '';
+    return `${result.stdout}${result.stderr}`.trimEnd();
+}
+/**
+ * The last healthcheck output of a task's container, when the container is on the engine the
+ * executor reaches (the manager's own node); undefined elsewhere or without a healthcheck.
+ */
+async function taskHealth(executor, task) {
+    if (!task.containerId)
+        return undefined;
+    const [container] = await inspectContainers(executor, [task.containerId]).catch(() => []);
+    if (!container?.health)
+        return undefined;
+    return { status: container.health, lastOutput: container.lastHealthOutput };
+}
+
+;// CONCATENATED MODULE: ./shared/releases/deployments.ts
+
+/** Deployments of the environment, newest first, fetching each one's statuses only when reached. */
+async function* environmentDeployments(client, repo, environment) {
+    const iterable = client.paginate.iterator(client.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+    const pages = iterable[Symbol.asyncIterator]();
+    const where = `reading deployments of environment "${environment}" in ${repo.owner}/${repo.repo}`;
+    for (;;) {
+        const page = await githubCall(where, () => pages.next());
+        if (page.done)
+            return;
+        const deployments = [...page.value.data].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+        for (const deployment of deployments) {
+            const statuses = await githubCall(`reading the statuses of deployment ${deployment.id}`, () => client.paginate(client.rest.repos.listDeploymentStatuses, {
+                ...repo,
+                deployment_id: deployment.id,
+                per_page: 100,
+            }));
+            const newestFirst = [...statuses].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+            yield {
+                id: deployment.id,
+                ref: deployment.ref,
+                sha: deployment.sha,
+                environment: deployment.environment,
+                createdAt: deployment.created_at,
+                latestState: newestFirst[0]?.state,
+                outcome: newestFirst.find((status) => status.state !== 'inactive')?.state,
+            };
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./shared/ledger/ledger.ts
@@ -44179,12 +43885,12 @@ async function openLedgerHistory(inputs) {
     if (!inputs.ledger)
         return undefined;
     // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
-    const executor = inputs.ledgerSsh
-        ? await openHostExecutor(inputs.ledgerSsh, process.cwd())
+    const executor = inputs.ssh
+        ? await openHostExecutor(inputs.ssh, process.cwd())
         : localExecutor;
     try {
         return {
-            path: inputs.ledgerSsh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+            path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
             entries: await readLedger({ path: inputs.ledger, executor }),
             environment: inputs.environment,
         };
@@ -44276,6 +43982,7 @@ function ledgerPreDeployPoint(history, currentTag) {
 
 
 
+
 /** A deployment's ref or commit as a release tag: refs may be tags, refs/tags/..., or commit SHAs. */
 function releaseForDeployment(catalog, deployment) {
     const name = deployment.ref.replace(/^refs\/tags\//, '');
@@ -44337,14 +44044,25 @@ async function fromService(service, project, catalog) {
     };
 }
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
-async function fromSwarmService(name, catalog) {
-    const [service] = await inspectServices(localExecutor, [name]);
+async function fromSwarmService(name, catalog, ssh) {
+    const executor = ssh
+        ? await openHostExecutor(ssh, '.')
+        : localExecutor;
+    try {
+        return await readSwarmService(executor, name, catalog);
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+async function readSwarmService(executor, name, catalog) {
+    const [service] = await inspectServices(executor, [name]);
     if (!service) {
-        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm DOCKER_HOST points at.`, {
+        throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm ${executor.remote ? `on ${executor.description}` : 'DOCKER_HOST points at'}.`, {
             hint: 'Name it as docker service ls does (a stack\'s services are <stack>_<service>), run the step where the engine is a swarm manager, or set "current".',
         });
     }
-    const { tasks } = await servicesWithTasks(localExecutor, [service.id]);
+    const { tasks } = await servicesWithTasks(executor, [service.id]);
     const running = [
         ...new Set(tasks
             .filter((task) => task.desiredState === 'running' && task.state === 'running')
@@ -44357,7 +44075,8 @@ async function fromSwarmService(name, catalog) {
     if (!release) {
         throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs image ${service.reference}, whose tag "${service.tag ?? ''}" is no release tag ${catalog.scheme.description}.`, { hint: 'Set "current" to the release tag running now.' });
     }
-    return { release, source: 'service', detail: `image tag of swarm service ${name} (${service.reference})` };
+    const where = executor.remote ? ` on \`${executor.description}\`` : '';
+    return { release, source: 'service', detail: `image tag of swarm service ${name}${where} (${service.reference})` };
 }
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
 async function resolveCurrent(inputs, catalog, client, ledger) {
@@ -44379,7 +44098,7 @@ async function resolveCurrent(inputs, catalog, client, ledger) {
     if (fromLedger)
         return fromLedger;
     if (inputs.currentFromSwarmService)
-        return await fromSwarmService(inputs.currentFromSwarmService, catalog);
+        return await fromSwarmService(inputs.currentFromSwarmService, catalog, inputs.ssh);
     if (inputs.currentFromService) {
         return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
     }
@@ -44462,9 +44181,22 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const DB_POLICIES = ['auto', 'image-only', 'down-migrations', 'restore-backup'];
 /** Formats this action plans: the SQL-file tools, and Alembic (a revision graph, planned by alembic-plan.ts). */
 const COMPUTE_FORMATS = [...MIGRATION_FORMATS, 'alembic'];
+/** Inputs only one format uses, with their unset values; set with another format they are a mistake. */
+const FORMAT_ONLY = {
+    'migrate-command': { format: 'alembic', unset: 'alembic' },
+    'working-directory': { format: 'alembic', unset: '.' },
+    'current-version': { format: 'sql-files', unset: '' },
+    'compat-file': { format: 'sql-files', unset: '' },
+};
+function checkFormatOnly(format) {
+    for (const [name, only] of Object.entries(FORMAT_ONLY))
+        if (only.format !== format && ((0,inputs/* stringInput */.Uj)(name) ?? '') !== only.unset)
+            throw new errors/* InputError */.dz(name, `is used only with migrations-format ${only.format} (this run's format is ${format}).`);
+}
 const TAG_OPTIONS = { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION };
 /** A tag input must be a release tag of the scheme; says what was wrong, and what was probably meant. */
 function releaseTagInput(name, tag, scheme) {
@@ -44506,12 +44238,12 @@ function readTagScheme() {
         throw new errors/* InputError */.dz('tag-pattern', `${(0,inputs/* quote */.hD)(patternText)} ${problem}`);
     return scheme;
 }
-function relativeDir(name, text) {
+function relativeDir(name, text, noun = 'a directory') {
     if (text === undefined)
         return undefined;
     const normalized = external_node_path_default().posix.normalize(text.replace(/\\/g, '/')).replace(/\/+$/, '');
     if (external_node_path_default().posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../')) {
-        throw new errors/* InputError */.dz(name, `must be a directory inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
+        throw new errors/* InputError */.dz(name, `must be ${noun} inside the repository, relative to repository-path; got ${(0,inputs/* quote */.hD)(text)}.`);
     }
     return normalized === '' ? '.' : normalized;
 }
@@ -44540,10 +44272,9 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     });
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
-    const ledgerSsh = readSshInputs();
-    const ledger = readLedgerPath(ledgerSsh !== undefined, workingDirectory);
-    if (ledgerSsh && !ledger)
-        throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+    // One deploy host over SSH: the swarm manager current-from-swarm-service is read on, and where the ledger is.
+    const ssh = readSshInputs();
+    const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
     if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
         throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
     }
@@ -44574,10 +44305,28 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     });
     if (currentFromService && currentFromSwarmService)
         throw new errors/* InputError */.dz('current-from-swarm-service', 'and "current-from-service" are both set: name the compose service or the swarm service that runs the current version, not both.');
+    if (ssh && !currentFromSwarmService && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', 'is set but neither "current-from-swarm-service" nor "ledger" is: ssh-host is the swarm manager that service is read on, or the deploy host that keeps the ledger.');
     const projectName = (0,inputs/* stringInput */.Uj)('project-name', {
         pattern: /^[a-z0-9][a-z0-9_-]*$/,
         patternDescription: 'a compose project name (lowercase letters, digits, "_" and "-")',
     });
+    checkFormatOnly(migrationsFormat);
+    const alembic = migrationsFormat === 'alembic'
+        ? {
+            command: parseMigrateCommand((0,inputs/* stringInput */.Uj)('migrate-command', { default: 'alembic' }) ?? 'alembic'),
+            workingDirectory: external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('working-directory', { default: '.' }) ?? '.'),
+        }
+        : undefined;
+    const sqlFiles = migrationsFormat === 'sql-files'
+        ? {
+            currentVersion: (0,inputs/* stringInput */.Uj)('current-version', {
+                pattern: /^[0-9]{1,18}$/,
+                patternDescription: 'a schema number (digits)',
+            }),
+            compatFile: relativeDir('compat-file', (0,inputs/* stringInput */.Uj)('compat-file'), 'a file'),
+        }
+        : undefined;
     return {
         current,
         target,
@@ -44598,10 +44347,36 @@ function readComputeInputs(workingDirectory = process.cwd()) {
         skipTags: (0,inputs/* listInput */.dt)('skip-tags', { itemPattern: IMAGE_TAG_PATTERN, itemDescription: IMAGE_TAG_DESCRIPTION }),
         currentFromService,
         currentFromSwarmService,
+        ssh,
         projectName,
         ledger,
-        ledgerSsh,
+        databaseUrl,
+        alembic,
+        sqlFiles,
     };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/formats.ts
+
+
+/**
+ * Each tool's layout lives in its module (tools/<tool>.ts), parsed the way the tool itself parses
+ * it, so our idea of "version 4" is exactly the tool's.
+ */
+
+/**
+ * The migration version a file of the directory stands for, by name only (no file is read), or
+ * undefined when the format does not read it as a migration: enough to know whether a release
+ * has a version at all.
+ */
+function versionOfFile(file, format) {
+    return tools_migrationTool(format).versionOfFile(file);
+}
+/** All migrations in the source, oldest first. */
+async function formats_loadMigrations(source, format) {
+    const tool = tools_migrationTool(format);
+    const migrations = await tool.load(source, await source.listFiles());
+    return migrations.sort((a, b) => tool.compareVersions(a.version, b.version));
 }
 
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/plan.ts
@@ -44642,7 +44417,7 @@ async function planMigrations(migrations, context) {
         const label = `migration ${migrationLabel(migration)}`;
         // Classifying and linting both read the up file's parse tree; the WebAssembly parser runs once.
         const up = migration.up ? await parseSql(migration.up.sql) : undefined;
-        const downStatus = !migration.down ? 'missing' : formats_hasStatements(migration.down) ? 'present' : 'empty';
+        const downStatus = !migration.down ? 'missing' : common_hasStatements(migration.down) ? 'present' : 'empty';
         const down = downStatus === 'present' ? await parseSql(migration.down.sql) : undefined;
         const classification = up ? await classifySql(up, { since, label, down }) : MISSING_UP;
         planned.push({
@@ -44750,6 +44525,512 @@ async function checkoutMigrations(git, migrationsPath, format) {
     return await formats_loadMigrations(inWorkTree ? sources_directorySource(dir) : gitRefSource(git.root, 'HEAD', migrationsPath), format);
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/transactions.ts
+const transactions_RULES = [
+    { what: 'CREATE INDEX CONCURRENTLY', test: (w) => /^CREATE (UNIQUE )?INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'DROP INDEX CONCURRENTLY', test: (w) => /^DROP INDEX CONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX CONCURRENTLY', test: (w) => /^REINDEX\b.*\bCONCURRENTLY\b/.test(w) },
+    { what: 'REINDEX DATABASE/SYSTEM', test: (w) => /^REINDEX( VERBOSE)? (DATABASE|SYSTEM)\b/.test(w) },
+    {
+        what: 'DETACH PARTITION CONCURRENTLY',
+        test: (w) => /^ALTER TABLE\b.*\bDETACH PARTITION\b.*\bCONCURRENTLY\b/.test(w),
+    },
+    { what: 'VACUUM', test: (w) => /^VACUUM\b/.test(w) },
+    { what: 'CREATE DATABASE', test: (w) => /^CREATE DATABASE\b/.test(w) },
+    { what: 'DROP DATABASE', test: (w) => /^DROP DATABASE\b/.test(w) },
+    { what: 'ALTER DATABASE ... SET TABLESPACE', test: (w) => /^ALTER DATABASE \S+ SET TABLESPACE\b/.test(w) },
+    { what: 'CREATE TABLESPACE', test: (w) => /^CREATE TABLESPACE\b/.test(w) },
+    { what: 'DROP TABLESPACE', test: (w) => /^DROP TABLESPACE\b/.test(w) },
+    { what: 'ALTER SYSTEM', test: (w) => /^ALTER SYSTEM\b/.test(w) },
+    { what: 'CREATE SUBSCRIPTION', test: (w) => /^CREATE SUBSCRIPTION\b/.test(w) },
+    { what: 'DROP SUBSCRIPTION', test: (w) => /^DROP SUBSCRIPTION\b/.test(w) },
+    { what: 'ALTER TYPE ... ADD VALUE', test: (w) => /^ALTER TYPE\b.*\bADD VALUE\b/.test(w), beforeServer: 120000 },
+];
+/** Statements that cannot run inside a transaction block on this server (all servers when unknown). */
+function findNonTransactionalStatements(statements, serverVersionNum) {
+    const found = [];
+    for (const statement of statements) {
+        const words = statement.words.join(' ');
+        const rule = transactions_RULES.find((candidate) => candidate.test(words) &&
+            (candidate.beforeServer === undefined ||
+                serverVersionNum === undefined ||
+                serverVersionNum < candidate.beforeServer));
+        if (rule)
+            found.push({ statement, what: rule.what });
+    }
+    return found;
+}
+const TRANSACTION_START = /^(BEGIN|START TRANSACTION)\b/;
+const TRANSACTION_END = /^(COMMIT|END)\b(?! PREPARED)/;
+const OTHER_CONTROL = /^(ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION|COMMIT PREPARED|ROLLBACK PREPARED)\b/;
+function transactionControl(statements) {
+    const control = statements.filter((statement) => {
+        const words = statement.words.join(' ');
+        return TRANSACTION_START.test(words) || TRANSACTION_END.test(words) || OTHER_CONTROL.test(words);
+    });
+    if (control.length === 0)
+        return { kind: 'none' };
+    const first = statements[0];
+    const last = statements[statements.length - 1];
+    if (control.length === 2 &&
+        control[0] === first &&
+        control[1] === last &&
+        TRANSACTION_START.test(first.words.join(' ')) &&
+        TRANSACTION_END.test(last.words.join(' ')) &&
+        // BEGIN ISOLATION LEVEL ... or READ ONLY changes what the transaction is: not ours to fold.
+        first.words.length <= 2) {
+        return { kind: 'wrapped', begin: first, commit: last };
+    }
+    return { kind: 'own', statements: control };
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/runner.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The versions applied, oldest first, as the tool sees them. golang-migrate stores only the current
+ * version, so everything at or below it in the directory counts as applied (its own model).
+ */
+function appliedVersions(format, migrations, history, migrationsDir = 'migrations-dir') {
+    return tools_migrationTool(format).appliedVersions(migrations, history, migrationsDir);
+}
+/** The refusal for golang-migrate's dirty flag, with the commands that resolve it. */
+function dirtyHistoryError(history, migrations, table, migrationsDir) {
+    const version = history.current ?? '-1';
+    const versions = migrations.map((migration) => migration.version);
+    const index = versions.indexOf(version);
+    const previous = version === '-1' ? undefined : index > 0 ? versions[index - 1] : '-1';
+    const next = version === '-1' ? versions[0] : index >= 0 ? versions[index + 1] : undefined;
+    const options = [
+        `  ${golangMigrateForceCommand(migrationsDir, version, table)}    # the schema is fully at version ${version}`,
+        ...(next
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, next, table)}    # a down migration from ${next} failed and left the schema at ${next}`,
+            ]
+            : []),
+        ...(previous
+            ? [
+                `  ${golangMigrateForceCommand(migrationsDir, previous, table)}    # an up migration to ${version} failed and left the schema at ${previous === '-1' ? 'no version' : previous}`,
+            ]
+            : []),
+    ];
+    return new ActionError(`The history table ${table.schema}.${table.table} is dirty at version ${version}: a migration to version ${version} failed part-way ` +
+        `(golang-migrate's dirty flag), so the schema may be half-changed. This run refuses to guess and changed nothing.`, {
+        hint: `Inspect the schema, finish or undo the failed migration by hand, then record the version the schema is really at with one of:\n${options.join('\n')}\nand re-run this step.`,
+    });
+}
+function lineNote(script, statement) {
+    return `line ${script.line - 1 + statement.line}`;
+}
+/** Replaces spans of `text` (sorted, non-overlapping) and makes sure the last statement ends with a semicolon. */
+function displayOf(script, statements, folded) {
+    let text = script.sql;
+    const edits = folded.map(({ statement, comment }) => ({
+        start: statement.start,
+        end: statement.end,
+        replacement: `-- ${comment}`,
+    }));
+    const last = statements.at(-1);
+    if (last && !last.text.trimEnd().endsWith(';'))
+        edits.push({ start: last.end, end: last.end, replacement: ';' });
+    for (const edit of edits.sort((a, b) => b.start - a.start))
+        text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
+    return text.trim();
+}
+/** Decides how a script runs: inside our transaction, or statement by statement as the tool would. */
+async function prepareScript(script, direction, options) {
+    const statements = await splitStatements(script.sql);
+    const notes = [];
+    const nonTransactional = findNonTransactionalStatements(statements, options.serverVersionNum);
+    const control = transactionControl(statements);
+    const described = nonTransactional.map((found) => `${found.what} (${lineNote(script, found.statement)})`).join(', ');
+    const policy = tools_migrationTool(options.format).nonTransactional;
+    if (!script.transactional && !policy.guardedByDirtyFlag) {
+        notes.push(`runs outside a transaction: the file opts out (${policy.optedOut(direction)})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    if (nonTransactional.length > 0) {
+        if (policy.guardedByDirtyFlag) {
+            notes.push(`runs outside a transaction because it holds ${described}, which PostgreSQL refuses in a transaction block; golang-migrate's dirty flag guards it`);
+            return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+        }
+        const optOut = policy.howToOptOut(direction);
+        return {
+            statements,
+            displaySql: '',
+            transactional: true,
+            notes,
+            problem: `${script.file} holds ${described}, which cannot run inside a transaction, but the file does not opt out of one: ${optOut}.`,
+        };
+    }
+    if (control.kind === 'wrapped') {
+        notes.push(`its own BEGIN/COMMIT (${lineNote(script, control.begin)}, ${lineNote(script, control.commit)}) is folded into the migration's transaction`);
+        const inner = statements.filter((statement) => statement !== control.begin && statement !== control.commit);
+        return {
+            statements: inner,
+            displaySql: displayOf(script, inner, [
+                {
+                    statement: control.begin,
+                    comment: `${statementHeadline(control.begin)} (folded into this migration's transaction)`,
+                },
+                {
+                    statement: control.commit,
+                    comment: `${statementHeadline(control.commit)} (folded into this migration's transaction)`,
+                },
+            ]),
+            transactional: true,
+            notes,
+        };
+    }
+    if (control.kind === 'own') {
+        notes.push(`runs as written, outside our transaction: it manages its own transactions (${control.statements.map((statement) => `${statementHeadline(statement, 30)} at ${lineNote(script, statement)}`).join(', ')})`);
+        return { statements, displaySql: displayOf(script, statements, []), transactional: false, notes };
+    }
+    return { statements, displaySql: displayOf(script, statements, []), transactional: true, notes };
+}
+async function planned(direction, migration, script, versionAfter, options, problems) {
+    const writer = history_historyWriter(options.format, options.table);
+    const prepared = script
+        ? await prepareScript(script, direction, options)
+        : { statements: [], displaySql: '', transactional: true, notes: ['history only: no statements to run'] };
+    if (prepared.problem)
+        problems.push(prepared.problem);
+    const historyUpdate = direction === 'up'
+        ? writer.recordApplied(migration.version)
+        : writer.recordReverted(migration.version, versionAfter);
+    return {
+        direction,
+        version: migration.version,
+        name: migration.name,
+        file: script?.file,
+        script,
+        statements: prepared.statements,
+        displaySql: prepared.displaySql,
+        transactional: prepared.transactional,
+        notes: prepared.notes,
+        historyBefore: prepared.transactional
+            ? []
+            : writer.markDirty(direction === 'up' ? migration.version : versionAfter),
+        historyAfter: historyUpdate,
+        versionAfter,
+    };
+}
+/**
+ * Plans reverting `versions` (newest first). Every down file is checked before anything runs:
+ * a version without a file, a missing or empty down file (unless allowed), a statement that cannot
+ * run in a transaction in a file that does not opt out; all problems are reported together.
+ */
+async function planDown(migrations, history, versions, options) {
+    const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+    const allowed = new Set(options.allowEmptyDown ?? []);
+    const problems = [];
+    const dir = options.migrationsDir ?? 'migrations-dir';
+    const ordered = [...versions].sort((a, b) => common_compareVersions(b, a));
+    const applied = appliedVersions(options.format, migrations, history, dir);
+    let remaining = applied.filter((version) => !versions.includes(version));
+    const plannedMigrations = [];
+    for (const version of ordered) {
+        const migration = byVersion.get(version);
+        if (!migration) {
+            problems.push(`Version ${version} is applied but ${dir} has no migration file for it (a tool that skipped it would revert the wrong migration).`);
+            continue;
+        }
+        const label = migration.down?.file ?? `version ${version} (${migration.name})`;
+        if (!migration.down && !allowed.has(version)) {
+            problems.push(`${describeMigration(migration, options.format)} has no down migration${tools_migrationTool(options.format).missingDownPlace}.`);
+        }
+        else if (migration.down && !common_hasStatements(migration.down) && !allowed.has(version)) {
+            problems.push(`${label} is empty: reverting version ${version} would only rewrite the history, not the schema.`);
+        }
+        remaining = remaining.filter((other) => other !== version);
+        const versionAfter = tools_migrationTool(options.format).versionAfterRevert(migrations, migration, remaining);
+        const script = migration.down && common_hasStatements(migration.down) ? migration.down : undefined;
+        plannedMigrations.push(await planned('down', migration, script, versionAfter, options, problems));
+    }
+    if (problems.length > 0) {
+        throw new plan_error_MigrationPlanError(problems, allowed.size === 0 && problems.some((problem) => /no down migration|is empty/.test(problem))
+            ? 'Write the missing down migrations in the newest release, or list the versions whose down migration is intentionally empty in allow-empty-down (their schema changes then stay in place), or restore the backup instead.'
+            : undefined);
+    }
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'down' : 'none',
+        fromVersion: history.current,
+        // Reverting everything ends at no version (null), not where it started.
+        toVersion: plannedMigrations.length ? plannedMigrations.at(-1).versionAfter : history.current,
+        setup: [],
+        migrations: plannedMigrations,
+    };
+}
+/** Plans applying every pending migration up to `toVersion` (null: all of them), oldest first. */
+async function planUp(migrations, history, toVersion, options) {
+    const applied = new Set(appliedVersions(options.format, migrations, history, options.migrationsDir));
+    const pending = migrations.filter((migration) => !applied.has(migration.version) &&
+        toVersion !== '0' &&
+        (toVersion === null || compareVersions(migration.version, toVersion) <= 0));
+    const problems = [];
+    const plannedMigrations = [];
+    for (const migration of pending) {
+        plannedMigrations.push(await planned('up', migration, migration.up && hasStatements(migration.up) ? migration.up : undefined, migration.version, options, problems));
+    }
+    if (problems.length > 0)
+        throw new MigrationPlanError(problems);
+    return {
+        format: options.format,
+        table: options.table,
+        direction: plannedMigrations.length ? 'up' : 'none',
+        fromVersion: history.current,
+        toVersion: plannedMigrations.at(-1)?.versionAfter ?? history.current,
+        setup: history.exists ? [] : historyWriter(options.format, options.table).createTable(),
+        migrations: plannedMigrations,
+    };
+}
+function describeMigration(migration, format) {
+    return `${tools_migrationTool(format).migrationNoun} ${migration.version}${migration.name ? ` (${migration.name})` : ''}`;
+}
+/** What runs before the first migration: lock_timeout, the advisory lock, statement_timeout. */
+function sessionSetupSql(settings, keys) {
+    return [
+        `SET lock_timeout = ${Math.round(settings.lockTimeoutMs)};`,
+        ...lockSql(keys),
+        `SET statement_timeout = ${Math.round(settings.statementTimeoutMs)};`,
+    ];
+}
+/** History statements outside the migration's transaction: in a transaction of their own when several (golang-migrate's SetVersion). */
+function wrapped(statements, phase) {
+    if (statements.length === 0)
+        return [];
+    const units = statements.map((sql) => ({ sql, kind: 'history', phase }));
+    return statements.length > 1
+        ? [{ sql: 'BEGIN;', kind: 'control', phase }, ...units, { sql: 'COMMIT;', kind: 'control', phase }]
+        : units;
+}
+function unitsOf(step) {
+    const body = step.statements.map((statement) => ({
+        sql: statement.text,
+        kind: 'statement',
+        phase: 'body',
+        statement,
+    }));
+    if (step.transactional) {
+        return [
+            { sql: 'BEGIN;', kind: 'control', phase: 'body' },
+            ...body,
+            ...step.historyAfter.map((sql) => ({ sql, kind: 'history', phase: 'after' })),
+            { sql: 'COMMIT;', kind: 'control', phase: 'after' },
+        ];
+    }
+    return [...wrapped(step.historyBefore, 'before'), ...body, ...wrapped(step.historyAfter, 'after')];
+}
+/**
+ * The plan as one SQL script, in execution order: exactly the statements a real run sends (reads
+ * of the history table left out), each migration's file shown as written. `psql -v ON_ERROR_STOP=1
+ * -f` of this script does what the real run does.
+ */
+function renderPlanSql(plan, settings, keys, header = []) {
+    const lines = [
+        ...header.map((line) => `-- ${line}`),
+        `-- ${plan.format} history ${qualifiedName(plan.table)}: version ${plan.fromVersion ?? 'none'} -> ${plan.toVersion ?? 'none'}, ${plan.migrations.length} migration(s) ${plan.direction === 'up' ? 'up' : 'down'}`,
+        '-- Run by hand with: psql -v ON_ERROR_STOP=1 -f <this file>',
+        ...sessionSetupSql(settings, keys),
+        ...plan.setup,
+    ];
+    for (const step of plan.migrations) {
+        lines.push('', `-- ${step.direction} ${step.version}${step.name ? ` ${step.name}` : ''}${step.file ? `: ${step.file}` : ''}`);
+        for (const note of step.notes)
+            lines.push(`-- note: ${note}`);
+        let bodyShown = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.kind !== 'statement')
+                lines.push(unit.sql);
+            else if (!bodyShown) {
+                lines.push(step.displaySql);
+                bodyShown = true;
+            }
+        }
+    }
+    lines.push('', ...unlockSql(keys));
+    return `${lines.join('\n')}\n`;
+}
+function failureOf(step, unit, error, rolledBack, historyState) {
+    const pgError = error;
+    const failure = {
+        direction: step.direction,
+        version: step.version,
+        name: step.name,
+        file: step.file,
+        statement: unit.sql,
+        code: pgError.code,
+        message: errorMessage(error),
+        detail: pgError.detail || undefined,
+        hint: pgError.hint || undefined,
+        where: pgError.where || undefined,
+        rolledBack,
+        historyState,
+    };
+    if (unit.kind === 'statement' && unit.statement && step.script) {
+        const base = step.script.line - 1;
+        const at = pgError.position
+            ? positionInScript(unit.statement, step.script.sql, Number(pgError.position))
+            : undefined;
+        failure.line = base + (at?.line ?? unit.statement.line);
+        if (at)
+            failure.column = at.column;
+    }
+    return failure;
+}
+/**
+ * Runs the plan's migrations on a client that holds the migration lock. Stops at the first failure
+ * and reports it; migrations done before it stay committed and recorded.
+ */
+async function runPlan(client, plan, hooks = {}) {
+    const completed = [];
+    for (const sql of plan.setup)
+        await client.query(sql);
+    for (const step of plan.migrations) {
+        hooks.onStart?.(step);
+        const started = process.hrtime.bigint();
+        let inTransaction = false;
+        // The dirty flag counts as set once every statement before the body has run (and committed).
+        let dirtyMarked = false;
+        for (const unit of unitsOf(step)) {
+            if (unit.phase !== 'before' && step.historyBefore.length > 0)
+                dirtyMarked = true;
+            try {
+                if (hooks.signal?.aborted)
+                    throw hooks.signal.reason;
+                await client.query(unit.sql);
+                if (unit.kind === 'control')
+                    inTransaction = unit.sql === 'BEGIN;';
+            }
+            catch (error) {
+                if (inTransaction)
+                    await client.query('ROLLBACK').catch(() => undefined);
+                const rolledBack = step.transactional;
+                const history = historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit);
+                return { completed, failure: failureOf(step, unit, error, rolledBack, history) };
+            }
+        }
+        const outcome = {
+            direction: step.direction,
+            version: step.version,
+            name: step.name,
+            file: step.file,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+            transactional: step.transactional,
+            notes: step.notes,
+        };
+        completed.push(outcome);
+        hooks.onDone?.(outcome);
+    }
+    return { completed };
+}
+function historyStateAfterFailure(plan, step, rolledBack, dirtyMarked, unit) {
+    const before = step.direction === 'down'
+        ? step.version
+        : (plan.migrations[plan.migrations.indexOf(step) - 1]?.versionAfter ?? plan.fromVersion);
+    if (rolledBack) {
+        return `The migration's transaction was rolled back: the schema and the history are exactly as before it (version ${before ?? 'none'} applied${migrationTool(plan.format).keepsDirtyFlag ? ', not dirty' : ''}). Fix the file and re-run: the run resumes here.`;
+    }
+    if (migrationTool(plan.format).keepsDirtyFlag && dirtyMarked) {
+        return `The migration ran outside a transaction and stopped part-way (at ${unit.kind === 'history' ? 'its history update' : 'a statement'}): the history is marked dirty at version ${step.versionAfter ?? '-1'}, as golang-migrate leaves it. Finish or undo the migration by hand, then record the real version with \`migrate force\` and re-run.`;
+    }
+    return `The migration ran outside a transaction and stopped part-way: statements before the failing one stayed applied, and the history still lists version ${step.direction === 'down' ? step.version : (before ?? 'none')} (${plan.format} keeps no dirty flag). Check the schema, finish or undo the migration by hand, then re-run.`;
+}
+/** Reads the history table under the lock, after checking its shape; refuses a dirty one. */
+async function readCheckedHistory(client, format, table, migrations, migrationsDir) {
+    const shape = await historyTableShape(client, table);
+    if (shape)
+        checkHistoryShape(shape, format, table);
+    const history = await readHistory(client, format, table);
+    if (history.dirty)
+        throw dirtyHistoryError(history, migrations, table, migrationsDir);
+    return history;
+}
+class MigrationRunError extends errors/* ActionError */.lZ {
+    failure;
+    completed;
+    constructor(failure, completed) {
+        super(describeFailure(failure), { hint: failure.historyState });
+        this.name = 'MigrationRunError';
+        this.failure = failure;
+        this.completed = completed;
+    }
+}
+function describeFailure(failure) {
+    const where = failure.file
+        ? `${failure.file}${failure.line ? `:${failure.line}${failure.column ? `:${failure.column}` : ''}` : ''}`
+        : `version ${failure.version}`;
+    const extra = [
+        failure.detail && `Detail: ${failure.detail}`,
+        failure.hint && `Hint: ${failure.hint}`,
+        failure.where && `Context: ${failure.where}`,
+    ].filter(Boolean);
+    return (`Migration ${failure.version}${failure.name ? ` (${failure.name})` : ''} failed ${failure.direction === 'down' ? 'to revert' : 'to apply'} at ${where}: ` +
+        `ERROR${failure.code ? ` ${failure.code}` : ''}: ${failure.message}\nStatement: ${statementHeadline(failure.statement, 300)}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+}
+/**
+ * Brings the database to `to` with the runner: connects, takes the migration lock, plans, runs,
+ * releases. Throws MigrationPlanError before changing anything, MigrationRunError on a failed
+ * migration (earlier ones stay done).
+ */
+async function migrateDatabase(target, options) {
+    const table = typeof options.historyTable === 'object'
+        ? options.historyTable
+        : parseHistoryTable(options.historyTable ?? DEFAULT_HISTORY_TABLES[options.format]);
+    const migrations = await loadMigrations(directorySource(options.migrationsDir), options.format);
+    const settings = {
+        lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+    };
+    const client = await connect(target, { applicationName: 'rollback-actions migrate' });
+    let lock;
+    try {
+        const server = await serverVersion(client);
+        const keys = migrationLockKeys(target.database, table, options.format);
+        lock = await acquireMigrationLock(client, keys, settings.lockTimeoutMs);
+        await client.query(`SET statement_timeout = ${settings.statementTimeoutMs}`);
+        const history = await readCheckedHistory(client, options.format, table, migrations, options.migrationsDir);
+        const planOptions = {
+            format: options.format,
+            table,
+            serverVersionNum: server.num,
+            allowEmptyDown: options.allowEmptyDown,
+            migrationsDir: options.migrationsDir,
+        };
+        const to = options.to ?? null;
+        if (to !== null && to !== '0' && !migrations.some((migration) => migration.version === to)) {
+            throw new MigrationPlanError([`Version ${to} is not a migration in ${options.migrationsDir}.`]);
+        }
+        const applied = appliedVersions(options.format, migrations, history, options.migrationsDir);
+        const toRevert = to === null ? [] : versionsAbove(applied, to);
+        const plan = toRevert.length > 0
+            ? await planDown(migrations, history, toRevert, planOptions)
+            : await planUp(migrations, history, to, planOptions);
+        const result = await runPlan(client, plan, options.hooks);
+        if (result.failure)
+            throw new MigrationRunError(result.failure, result.completed);
+        const after = await readHistory(client, options.format, table);
+        return { plan, completed: result.completed, finalVersion: after.current };
+    }
+    finally {
+        await lock?.release();
+        await client.end().catch(() => undefined);
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/compute-rollback-target/migration-diff.ts
 
 
@@ -44835,6 +45116,8 @@ async function releaseHaving(repoRoot, dir, format, releases, version) {
 
 
 
+
+
 const newest = (versions) => versions.reduce((top, version) => (common_compareVersions(version, top) > 0 ? version : top), '0');
 /** What the history would be if the database were exactly at the current release. */
 function historyFromGit(format, atCurrent, currentSchema) {
@@ -44851,8 +45134,11 @@ async function revertSetFromDatabase(request, checkout, database, targetSchema) 
     const where = `${table.schema}.${table.table}`;
     const stops = [];
     const elsewhere = [];
-    if (!history.exists) {
-        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.`);
+    if (!history.exists && !request.statedCurrent) {
+        const stateIt = request.format === 'sql-files'
+            ? ' The suite keeps this table for hand-run SQL files: before the first revert, give current-version (or compat-file) to state the version the database is at.'
+            : '';
+        stops.push(`The database has no history table ${where}: no ${request.format} migration is recorded there, so what is applied cannot be known. Check database-url, history-table and migrations-format.${stateIt}`);
         return { versions: [], stops, elsewhere };
     }
     if (history.dirty) {
@@ -44932,16 +45218,16 @@ async function planSchema(request) {
     let targetSchema = newest(diff.target.map((migration) => migration.version));
     let fromGit = diff.pending.map((migration) => migration.version);
     let keptVersions = [];
-    if (entry) {
+    const ceiling = entry?.maxSchema ?? request.statedTarget?.version;
+    if (ceiling !== undefined) {
         // The matrix is the authority: revert exactly what lies above the target's max-schema.
         const newestFirst = [...diff.current].sort((a, b) => common_compareVersions(b.version, a.version));
-        targetSchema =
-            newestFirst.find((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)?.version ?? '0';
+        targetSchema = newestFirst.find((migration) => common_compareVersions(migration.version, ceiling) <= 0)?.version ?? '0';
         fromGit = newestFirst
-            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) > 0)
+            .filter((migration) => common_compareVersions(migration.version, ceiling) > 0)
             .map((migration) => migration.version);
         keptVersions = diff.pending
-            .filter((migration) => common_compareVersions(migration.version, entry.maxSchema) <= 0)
+            .filter((migration) => common_compareVersions(migration.version, ceiling) <= 0)
             .map((migration) => migration.version);
     }
     const database = request.database;
@@ -44965,6 +45251,18 @@ async function planSchema(request) {
     });
     const toRevert = planned.filter((migration) => revertSet.versions.includes(migration.version));
     const revert = await planRevert(request, checkout, history, revertSet.versions);
+    // A history the suite keeps (sql-files) starts from someone's word: apply-down-migrations checks the schema against it first.
+    const statedHistory = tools_migrationTool(format).statedHistory;
+    if (database && statedHistory && revertSet.versions.length) {
+        const problems = await statedHistory.check(database.client, checkout, history.current, revertSet.versions);
+        if (problems.length)
+            revert.problems.push(`the database is not at version ${history.current ?? 'none'} (${request.statedCurrent?.where ?? history_table_qualifiedName(database.table)}): ${problems.join(' ')}`);
+    }
+    if (request.statedCurrent)
+        warnings.push({
+            kind: 'stated-version',
+            message: `${history_table_qualifiedName(database?.table ?? request.historyTable)} does not exist yet (no revert has run on this database): its version ${request.statedCurrent.version} is taken from ${request.statedCurrent.where}. Give apply-down-migrations the same; it checks the schema against it and creates the table.`,
+        });
     if (database && common_compareVersions(currentSchema, targetSchema) < 0) {
         warnings.push({
             kind: 'schema-behind',
@@ -44984,6 +45282,7 @@ async function planSchema(request) {
         toRevert,
         kept: planned.filter((migration) => keptVersions.includes(migration.version)),
         compatibility: entry && request.compatibility ? { file: request.compatibility.file, entry } : undefined,
+        targetSchemaFrom: request.statedTarget?.where,
         compatibleNote: entry && toRevert.length === 0
             ? `The compatibility file says ${target.tag} (${entry.versions}) runs on schemas ${entry.minSchema ?? 'any'}..${entry.maxSchema}, which includes the current schema ${currentSchema}.`
             : undefined,
@@ -45168,7 +45467,8 @@ function statementDetails(migrations) {
         ]);
         const table = rows.length > 0 ? (0,summary/* markdownTable */.Qj)(['Line', 'Class', 'Statement', 'Reasons'], rows) : '_No statements._\n';
         const lint = migration.revertWarnings.map((warning) => `- ${warning.kind}: ${warning.message}`).join('\n');
-        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
+        const from = migration.classifiedFrom ? `; classified from ${migration.classifiedFrom}` : '';
+        return `**${migrationLabel(migration)}** (${migration.up ?? 'no up file'}${from})\n\n${table}${lint ? `\nDown file ${migration.down}:\n${lint}\n` : ''}`;
     });
     return (0,summary/* details */.zH)('Statements and reasons', blocks.join('\n'));
 }
@@ -45418,6 +45718,9 @@ function verdict(facts) {
 
 
 
+
+
+
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema, decision) {
     const warnings = [...(schema?.warnings ?? [])];
@@ -45481,14 +45784,31 @@ async function planDatabase(inputs, sources, catalog, current, target, compatibi
             target: target.release,
             database: inputs.database,
             historyTable: inputs.historyTable,
+            command: inputs.alembic && {
+                argv: inputs.alembic.command,
+                cwd: inputs.alembic.workingDirectory,
+                env: inputs.database ? alembicEnv(inputs.database, inputs.databaseUrl) : undefined,
+                executor: localExecutor,
+            },
         });
     let database;
     try {
+        const statedTarget = await statedTargetVersion(git.root, inputs.sqlFiles, target.release);
+        if (statedTarget)
+            core/* info */.pq(`Target schema ${statedTarget.version}: ${statedTarget.where}.`);
+        let statedCurrent;
         if (inputs.database) {
             database = await openDatabase(inputs.database, format, inputs.historyTable);
-            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}.`);
+            if (format === 'sql-files') {
+                const start = await startingHistory(git.root, inputs.sqlFiles, current.release, database.history, inputs.historyTable);
+                database.history = start.history;
+                statedCurrent = start.stated;
+            }
+            core/* info */.pq(`Read the history of ${database.description}: version ${database.history.current ?? 'none'}${database.history.dirty ? ' (dirty)' : ''}${statedCurrent ? ` (stated: ${statedCurrent.where})` : ''}.`);
         }
         return await planSchema({
+            statedTarget,
+            statedCurrent,
             repoRoot: sources.git.root,
             dir: sources.migrationsPath,
             format,
@@ -45625,6 +45945,7 @@ async function run() {
         warnings,
         notes: [
             ...sources.notes,
+            ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
             ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
             ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
         ],
@@ -45853,12 +46174,10 @@ function errorMessage(error) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports rawInput, durationInput, jsonInput, yamlInput, keyValueInput, urlInput */
+/* unused harmony exports rawInput, readRaw, durationInput, jsonInput, keyValueInput, urlInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
-
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
 
 
 
@@ -45871,7 +46190,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -45884,7 +46203,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45900,7 +46219,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -45915,14 +46234,14 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -45930,7 +46249,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -45966,18 +46285,6 @@ function jsonInput(name, options) {
         throw new InputError(name, `must be valid JSON (${errorMessage(error)}); got ${quote(text)}.`);
     }
 }
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new InputError(name, `must be valid YAML: ${errorMessage(error).split('\n')[0]}`);
-    }
-}
 /** A list given one item per line or comma-separated; empty items dropped. */
 function listInput(name, options) {
     const text = readRaw(name, options);
@@ -45988,10 +46295,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -48360,7 +48667,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -49286,7 +49593,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -49569,7 +49876,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class NodeBase {
     constructor(type) {
@@ -49662,7 +49969,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -49853,7 +50160,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -49974,7 +50281,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -50097,7 +50404,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -53364,7 +53671,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(9281);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(645);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6099);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 645:
+/***/ 6099:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29423,8 +29423,9 @@ async function pollReadyUrl(url, deadline, options = {}) {
             // A proxy's refusal says more than its code.
             last = code && code !== 'ABORT_ERR' && code !== 'EPROXY' ? code : error.message;
         }
-        // Quick at first (a restarted service usually answers within a second), then easing off.
-        const wait = Math.min(attempts < 20 ? 100 : 500, options.intervalMs ?? Infinity);
+        // Quick at first, as often as a runbook's curl loop (a restarted service usually answers within
+        // a second or two, and each poll is one small request), then easing off.
+        const wait = Math.min(attempts < 40 ? 50 : 500, options.intervalMs ?? Infinity);
         if (Date.now() + wait >= deadline || options.signal?.aborted)
             return { ok: false, attempts, elapsedMs: Date.now() - started, last, answered };
         await new Promise((resolve) => setTimeout(resolve, wait));
@@ -29734,6 +29735,58 @@ function resolveServicesFromTexts(texts, services, env) {
     }
     return resolved;
 }
+/** The Compose Specification's top-level and service keys, as compose 1.29's schema (compose_spec.json) lists them. */
+const TOP_LEVEL_KEYS = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs']);
+const SERVICE_KEYS = new Set(('deploy build blkio_config cap_add cap_drop cgroup_parent command configs container_name cpu_count cpu_percent ' +
+    'cpu_shares cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpus cpuset credential_spec depends_on ' +
+    'device_cgroup_rules devices dns dns_opt dns_search domainname entrypoint env_file environment expose extends ' +
+    'external_links extra_hosts group_add healthcheck hostname image init ipc isolation labels links logging ' +
+    'mac_address mem_limit mem_reservation mem_swappiness memswap_limit network_mode networks oom_kill_disable ' +
+    'oom_score_adj pid pids_limit platform ports privileged profiles pull_policy read_only restart runtime scale ' +
+    'security_opt shm_size secrets sysctls stdin_open stop_grace_period stop_signal storage_opt tmpfs tty ulimits ' +
+    'user userns_mode volumes volumes_from working_dir').split(' '));
+/**
+ * Keys of the compose files that the Compose Specification does not define (top level, or of a
+ * service), e.g. `services.api.restart_policy`; an empty list when every key is known, undefined
+ * when the files cannot be read or parsed here. A quick look, not a validation: compose checks
+ * everything again when it reads the project, and a key listed here may be one a newer compose
+ * knows, so the caller asks compose before refusing anything.
+ */
+function unknownComposeKeys(workingDirectory, files) {
+    if (files.length === 0)
+        return undefined;
+    const unknown = [];
+    for (const file of files) {
+        let document;
+        try {
+            document = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8'), { merge: true });
+        }
+        catch {
+            return undefined;
+        }
+        if (!document || typeof document !== 'object' || Array.isArray(document))
+            return undefined;
+        const extension = (key) => key.startsWith('x-');
+        for (const key of Object.keys(document))
+            if (!TOP_LEVEL_KEYS.has(key) && !extension(key))
+                unknown.push(`${file}: ${key}`);
+        const services = document.services;
+        if (services === undefined)
+            continue;
+        if (!services || typeof services !== 'object' || Array.isArray(services))
+            return undefined;
+        for (const [name, service] of Object.entries(services)) {
+            if (service === null)
+                continue;
+            if (typeof service !== 'object' || Array.isArray(service))
+                return undefined;
+            for (const key of Object.keys(service))
+                if (!SERVICE_KEYS.has(key) && !extension(key))
+                    unknown.push(`${file}: services.${name}.${key}`);
+        }
+    }
+    return unknown;
+}
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
@@ -30036,10 +30089,13 @@ function imageOverrideYaml(images) {
     return (0,dist/* stringify */.As)({ services });
 }
 async function writeImageOverride(executor, images) {
-    const content = imageOverrideYaml(images);
+    return await writeComposeOverride(executor, imageOverrideYaml(images));
+}
+/** A compose file with `content`, written where compose (or `docker stack deploy`) runs, for the last -f/-c. */
+async function writeComposeOverride(executor, content) {
     if (!executor.remote) {
         const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'redeploy-override-'));
-        const file = external_node_path_default().join(dir, 'docker-compose.override-image.yml');
+        const file = external_node_path_default().join(dir, 'docker-compose.override.yml');
         (0,external_node_fs_.writeFileSync)(file, content);
         return { path: file, remove: async () => (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true }) };
     }
@@ -30211,7 +30267,31 @@ class ServiceWatcher {
     }
 }
 
+;// CONCATENATED MODULE: ./actions/redeploy-tag/plan.ts
+
+/**
+ * The tool refused the change before it acted (compose reads and validates the whole project
+ * before `up` stops or creates anything): reported like a refusal in verify, not as a redeploy
+ * that stopped half-way, and nothing is restored.
+ */
+class RefusedError extends errors/* ActionError */.lZ {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'RefusedError';
+    }
+}
+/** One tag for a set of services: theirs when they agree, else "svc=tag" pairs. */
+function commonTag(snapshots) {
+    const tags = [...new Set(snapshots.map((snapshot) => snapshot.tag).filter((tag) => Boolean(tag)))];
+    if (tags.length === 0)
+        return undefined;
+    if (tags.length === 1 && snapshots.every((snapshot) => snapshot.tag))
+        return tags[0];
+    return snapshots.map((snapshot) => `${snapshot.service}=${snapshot.tag ?? ''}`).join(',');
+}
+
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/compose-strategy.ts
+
 
 
 
@@ -30263,8 +30343,10 @@ async function prepareCompose(inputs, executor) {
     ]);
     const project = { cli, files: inputs.composeFiles, projectName, workingDirectory: inputs.workingDirectory };
     // Targets read straight from the files skip compose's own reading of them: a file that is valid
-    // YAML but not valid compose must still be refused before `up` changes anything.
-    const configChecked = quick ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
+    // YAML but not valid compose must still be refused before `up` changes anything. `up` reads and
+    // validates the whole project before it acts, so a second compose start (~0.4s of v1's Python)
+    // only to validate is spent where a quick look finds a key compose may not know, or cannot look.
+    const configChecked = quick && !filesLookValid(inputs, executor) ? composeCheckConfig(executor, project, { env: deployEnv }) : undefined;
     configChecked?.catch(() => undefined);
     let before = knownContainers;
     if (!before) {
@@ -30303,6 +30385,15 @@ async function prepareCompose(inputs, executor) {
         },
         execute: (startedAt) => executeCompose(inputs, executor, project, previous, targets, startedAt),
     };
+}
+/** Every key of the compose files on the runner is one the Compose Specification defines. */
+function filesLookValid(inputs, executor) {
+    if (executor.remote)
+        return false;
+    const unknown = unknownComposeKeys(inputs.workingDirectory, inputs.composeFiles);
+    if (unknown?.length)
+        core/* info */.pq(`Asking compose about ${unknown.join(', ')} before anything changes.`);
+    return unknown !== undefined && unknown.length === 0;
 }
 /** `docker image inspect` of each distinct image, started now and awaited by verify(). */
 function lookUpImages(executor, targets) {
@@ -30379,6 +30470,8 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         // Cancelled: nothing more runs, in particular no restore; main reports the state as unknown.
         if (!(error instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
             throw error;
+        if (label === 'Redeploy')
+            await refuseInvalidProject(executor, project, { env, extraFiles });
         const { containers } = await listProject(executor, project, services, env, project.projectName).catch(() => ({
             containers: [],
         }));
@@ -30465,6 +30558,21 @@ async function deployAndWait(label, inputs, executor, project, services, env, ex
         readyAt,
         ...probed,
     };
+}
+/**
+ * After a failed first `up`: when compose finds the project invalid, `up` refused it while reading
+ * it, before it stopped or created anything, so this is a refusal (nothing to restore), not a
+ * redeploy that failed.
+ */
+async function refuseInvalidProject(executor, project, options) {
+    try {
+        await composeCheckConfig(executor, project, options);
+    }
+    catch (invalid) {
+        if (!(invalid instanceof errors/* ActionError */.lZ) || cancellation/* cancellation */.WN.cancelled)
+            throw invalid;
+        throw new RefusedError(invalid.message, { hint: invalid.hint, cause: invalid });
+    }
 }
 async function collectLogs(executor, statuses) {
     const wanted = statuses
@@ -31039,6 +31147,10 @@ async function ensureImageOnNodes(executor, reference, nodes, policy, options = 
 function stackServiceName(stack, service) {
     return `${stack}_${service}`;
 }
+/** The service's name in the stack's files, from its swarm name. */
+function stackShortName(stack, name) {
+    return name.startsWith(`${stack}_`) ? name.slice(stack.length + 1) : name;
+}
 async function readFileText(executor, workingDirectory, file) {
     if (!executor.remote) {
         try {
@@ -31107,12 +31219,13 @@ async function stackDeployDetachFlag(executor) {
     const help = await executor.run('docker', ['stack', 'deploy', '--help'], { okExitCodes: [0, 1], timeoutMs: 30_000 });
     return /--detach\b/.test(help.stdout) ? ['--detach=true'] : [];
 }
-function stackDeployArgs(stack, extra = []) {
+/** `extraFiles` go last, so what they set wins (the recorded replicas over the file's). */
+function stackDeployArgs(stack, extra = [], extraFiles = []) {
     // Digests are resolved only for images that changed, so the stack's other services stay as they are.
     return [
         'stack',
         'deploy',
-        ...stack.files.flatMap((file) => ['-c', file]),
+        ...[...stack.files, ...extraFiles].flatMap((file) => ['-c', file]),
         '--resolve-image',
         'changed',
         ...extra,
@@ -31120,8 +31233,8 @@ function stackDeployArgs(stack, extra = []) {
     ];
 }
 /** `docker stack deploy`, returning once the manager accepted the new specs (the update runs on). */
-async function deployStack(executor, stack, env, detachFlag, onLine) {
-    const args = stackDeployArgs(stack, detachFlag);
+async function deployStack(executor, stack, env, detachFlag, onLine, extraFiles = []) {
+    const args = stackDeployArgs(stack, detachFlag, extraFiles);
     try {
         return await executor.run('docker', args, {
             cwd: stack.workingDirectory,
@@ -31193,7 +31306,11 @@ function judgeService(goal, service, allTasks, nodeName) {
     const doneState = goal.expect?.kind === 'rollback' ? 'rollback_completed' : 'completed';
     const updateDone = !goal.expect || fresh?.state === doneState;
     const others = current.filter((task) => !sameImage(task.image, goal.image));
-    const allRunning = running.length === desired && others.length === 0 && current.length === desired;
+    // The spec itself must name the image too: a service at 0 replicas has no task to show it.
+    const allRunning = running.length === desired &&
+        others.length === 0 &&
+        current.length === desired &&
+        sameImage(service.image, goal.image);
     const progress = `${running.length}/${desired} task(s) running ${tag}`;
     if (allRunning && updateDone)
         return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
@@ -31262,6 +31379,8 @@ class swarm_watch_SwarmWatcher {
 }
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/swarm-strategy.ts
+
+
 
 
 
@@ -31412,18 +31531,22 @@ async function applyChange(run) {
     const { inputs, executor, stack, env } = run;
     const echo = (line) => core/* info */.pq(`  ${line}`);
     if (stack) {
-        core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''})`);
-        await deployStack(executor, stack, env, run.detachFlag, echo);
-        // The stack's file sets the replicas it gives (1 when it says none): the recorded counts go after it.
-        if (inputs.replicas && Object.keys(inputs.replicas).length > 0) {
-            const args = [
-                'service',
-                'scale',
-                '--detach',
-                ...Object.entries(inputs.replicas).map(([name, n]) => `${name}=${n}`),
-            ];
-            core/* info */.pq(`Restoring the recorded replicas: ${formatCommand('docker', args)}`);
-            await executor.run('docker', args, { timeoutMs: 120_000, onStderrLine: echo });
+        // The recorded replicas go in the same deploy, through a last -c file, and not by a `docker
+        // service scale` after it: one update, so the spec before it (`docker service rollback`'s
+        // target when it fails) is the one this step started from, e.g. the stopped one at 0 replicas.
+        const replicas = Object.entries(inputs.replicas ?? {});
+        const override = replicas.length > 0
+            ? await writeComposeOverride(executor, (0,dist/* stringify */.As)({
+                services: Object.fromEntries(replicas.map(([name, count]) => [stackShortName(stack.stack, name), { deploy: { replicas: count } }])),
+            }))
+            : undefined;
+        try {
+            const extraFiles = override ? [override.path] : [];
+            core/* info */.pq(`Deploying: ${formatCommand('docker', stackDeployArgs(stack, [], extraFiles))} on ${executor.description} in ${stack.workingDirectory} (${inputs.tagVariable}=${inputs.tag}${Object.keys(inputs.envOverrides).length > 0 ? ` and env-overrides ${Object.keys(inputs.envOverrides).join(', ')}` : ''}${replicas.length > 0 ? `; the recorded replicas ${replicas.map(([name, count]) => `${name}=${count}`).join(', ')}` : ''})`);
+            await deployStack(executor, stack, env, run.detachFlag, echo, extraFiles);
+        }
+        finally {
+            await override?.remove();
         }
         return;
     }
@@ -31660,7 +31783,10 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
             problems.push(`${goal.name} did not exist before this deploy, so it has no previous spec to return to (left as it is)`);
             continue;
         }
-        if (!goal.expect)
+        // From 0 replicas the update is not watched as one (it may not be recorded), but it changed the
+        // spec all the same: its previous spec, the stopped one, is what comes back.
+        const fromZero = was.replicas === 0 && was.taskTemplate !== status?.service?.taskTemplate;
+        if (!goal.expect && !fromZero)
             continue;
         if (!status?.rolledBackBySwarm) {
             core/* info */.pq(`Rolling back ${goal.name}: docker service rollback --detach ${goal.name}`);
@@ -31681,10 +31807,14 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
             serviceId: goal.serviceId,
             name: goal.name,
             image: was.image,
-            expect: {
-                kind: 'rollback',
-                after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
-            },
+            // Back at 0 replicas no task is replaced, so there is no rollback to wait for: the spec's
+            // image and no task left running the failed one is the end.
+            expect: fromZero
+                ? undefined
+                : {
+                    kind: 'rollback',
+                    after: status?.rolledBackBySwarm ? undefined : (status?.update?.startedAt ?? was.update?.startedAt),
+                },
             knownTaskIds: known,
         });
     }
@@ -31701,10 +31831,11 @@ async function swarm_strategy_restorePrevious(run, goals, statuses, startedAt) {
             problems.push(watched.failure ?? 'the rollback did not complete');
     }
     const ok = problems.length === 0;
-    const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}`);
+    const stopped = (goal) => run.before.services.find((service) => service.id === goal.serviceId)?.replicas === 0;
+    const back = rollbackGoals.map((goal) => `${goal.name} to ${withoutDigest(goal.image)}${stopped(goal) ? ' at 0 replicas, stopped as it was' : ''}`);
     const how = bySwarm.length > 0 ? `the swarm rolled the update back itself (${bySwarm.join(', ')})` : 'docker service rollback';
     const detail = ok
-        ? `rolled back ${back.join(', ')} (${how}); every task runs it and is healthy again`
+        ? `rolled back ${back.join(', ')} (${how}); ${rollbackGoals.every(stopped) ? 'no task runs' : 'every task runs it and is healthy again'}`
         : `restore incomplete: ${problems.join('; ')}`;
     (ok ? core/* info */.pq : core/* error */.z3)(`on-failure restore-previous: ${detail}`);
     return { ok, detail, statuses: watched?.statuses ?? [], readyAt: watched?.readyAt ?? new Map() };
@@ -32015,6 +32146,27 @@ async function startSwarmServices(executor, counts, options) {
     return waited.statuses;
 }
 
+;// CONCATENATED MODULE: ./shared/yaml-input.ts
+
+
+
+/**
+ * YAML (and therefore JSON, a subset of it). Apart from inputs.ts so that the actions that read no
+ * YAML input (backup-db, restore-db) do not compile and evaluate the yaml package, a sixth of their
+ * bundle, at every step's start.
+ */
+function yamlInput(name, options) {
+    const text = (0,inputs/* readRaw */.hc)(name, options);
+    if (text === undefined)
+        return options?.default;
+    try {
+        return (0,dist/* parse */.qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, `must be valid YAML: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
@@ -32054,6 +32206,7 @@ const SERVICE_NAME_DESCRIPTION = 'compose service names (letters, digits, ".", "
 
 
 
+
 const STRATEGIES = ['compose', 'swarm', 'command'];
 const PULL_POLICIES = ['always', 'missing', 'never'];
 const ON_FAILURE = ['restore-previous', 'leave'];
@@ -32068,7 +32221,7 @@ function parseCommand() {
     if (text === undefined)
         return undefined;
     if (text.startsWith('[')) {
-        const parsed = (0,inputs/* yamlInput */.eR)('command');
+        const parsed = yamlInput('command');
         if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((part) => typeof part !== 'string')) {
             throw new errors/* InputError */.dz('command', 'given as JSON must be a non-empty array of strings.');
         }
@@ -32178,17 +32331,6 @@ function readRedeployInputs() {
         ledger,
         replicas,
     };
-}
-
-;// CONCATENATED MODULE: ./actions/redeploy-tag/plan.ts
-/** One tag for a set of services: theirs when they agree, else "svc=tag" pairs. */
-function commonTag(snapshots) {
-    const tags = [...new Set(snapshots.map((snapshot) => snapshot.tag).filter((tag) => Boolean(tag)))];
-    if (tags.length === 0)
-        return undefined;
-    if (tags.length === 1 && snapshots.every((snapshot) => snapshot.tag))
-        return tags[0];
-    return snapshots.map((snapshot) => `${snapshot.service}=${snapshot.tag ?? ''}`).join(',');
 }
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/report.ts
@@ -32394,11 +32536,9 @@ async function run() {
             host: plan.host,
             environment: inputs.environment,
         });
-        try {
-            await plan.verify();
-        }
-        catch (error) {
+        const refused = async (error, deployment) => {
             const durationMs = Date.now() - startedAt;
+            await deployment?.finish(false, `${inputs.tag} refused, nothing changed: ${(0,errors/* errorMessage */.gJ)(error)}`);
             event('rollback_complete', {
                 from: from ?? null,
                 to: inputs.tag,
@@ -32406,9 +32546,16 @@ async function run() {
                 outcome: 'refused',
                 duration_ms: durationMs,
                 duration: (0,duration/* formatDuration */.a)(durationMs),
+                deployment_id: deployment?.id,
             });
-            await finish(plan, undefined, { tag: inputs.tag, durationMs, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
+            await finish(plan, undefined, { tag: inputs.tag, durationMs, deploymentId: deployment?.id, outcome: 'refused' }, (0,errors/* errorMessage */.gJ)(error));
             throw error;
+        };
+        try {
+            await plan.verify();
+        }
+        catch (error) {
+            await refused(error);
         }
         if (inputs.verifyOnly) {
             await finish(plan, undefined, { tag: inputs.tag, durationMs: Date.now() - startedAt, outcome: 'verified' });
@@ -32434,6 +32581,8 @@ async function run() {
             report = await plan.execute(startedAt);
         }
         catch (error) {
+            if (error instanceof RefusedError)
+                await refused(error, deployment);
             // An engine or SSH failure half-way: the state is unknown, so no restore is attempted, but the
             // record must not say "in progress" forever, and the event stream must see the end.
             const durationMs = Date.now() - startedAt;
@@ -32723,18 +32872,16 @@ function errorMessage(error) {
 /* harmony export */   Uj: () => (/* binding */ stringInput),
 /* harmony export */   Y2: () => (/* binding */ urlInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
-/* harmony export */   eR: () => (/* binding */ yamlInput),
 /* harmony export */   gX: () => (/* binding */ enumInput),
 /* harmony export */   hD: () => (/* binding */ quote),
+/* harmony export */   hc: () => (/* binding */ readRaw),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
 /* unused harmony export rawInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(418);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5784);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2635);
-
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5784);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2635);
 
 
 
@@ -32747,7 +32894,7 @@ function readRaw(name, options) {
     if (text !== '')
         return text;
     if (options?.required && options.default === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but was not provided.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but was not provided.');
     return undefined;
 }
 /** Shows a value in an error message without flooding the log with a whole file. */
@@ -32760,7 +32907,7 @@ function stringInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (options?.pattern && !options.pattern.test(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be ${options.patternDescription ?? `a value matching ${options.pattern}`}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -32776,7 +32923,7 @@ function enumInput(name, allowed, options) {
     if (text === undefined)
         return options?.default;
     if (!allowed.includes(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be one of ${allowed.map((value) => `"${value}"`).join(', ')}; got ${quote(text)}.`);
     }
     return text;
 }
@@ -32791,14 +32938,14 @@ function booleanInput(name, options) {
         return true;
     if (FALSE_WORDS.includes(text))
         return false;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be true or false; got ${quote(text)}.`);
 }
 function checkRange(name, value, text, options) {
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}; got ${quote(text)}.`);
     }
 }
 function integerInput(name, options) {
@@ -32806,7 +32953,7 @@ function integerInput(name, options) {
     if (text === undefined)
         return options?.default;
     if (!/^-?\d+$/.test(text))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a whole number; got ${quote(text)}.`);
     const value = Number(text);
     checkRange(name, value, text, options);
     return value;
@@ -32819,15 +32966,15 @@ function durationInput(name, options) {
     const text = readRaw(name, options);
     if (text === undefined)
         return options?.default;
-    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_2__/* .parseDuration */ .E)(text);
+    const value = (0,_duration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseDuration */ .E)(text);
     if (value === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be a duration such as 30s, 5m, 1h30m or 250ms; got ${quote(text)}.`);
     }
     if (options?.min !== undefined && value < options.min) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at least ${options.min}ms; got ${quote(text)}.`);
     }
     if (options?.max !== undefined && value > options.max) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be at most ${options.max}ms; got ${quote(text)}.`);
     }
     return value;
 }
@@ -32839,19 +32986,7 @@ function jsonInput(name, options) {
         return JSON.parse(text);
     }
     catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
-    }
-}
-/** YAML (and therefore JSON, a subset of it). */
-function yamlInput(name, options) {
-    const text = readRaw(name, options);
-    if (text === undefined)
-        return options?.default;
-    try {
-        return (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-    }
-    catch (error) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be valid YAML: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be valid JSON (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .gJ)(error)}); got ${quote(text)}.`);
     }
 }
 /** A list given one item per line or comma-separated; empty items dropped. */
@@ -32864,10 +32999,10 @@ function listInput(name, options) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
     if (options?.required && items.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'is required but lists nothing.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'is required but lists nothing.');
     for (const item of items) {
         if (options?.itemPattern && !options.itemPattern.test(item)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `items must be ${options.itemDescription ?? `values matching ${options.itemPattern}`}; got ${quote(item)}.`);
         }
     }
     return items;
@@ -32888,7 +33023,7 @@ function keyValueInput(name, options) {
     if (trimmed.startsWith('{')) {
         const parsed = jsonInput(name);
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, 'must be a mapping of NAME to value.');
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, 'must be a mapping of NAME to value.');
         }
         for (const [key, value] of Object.entries(parsed))
             pairs[key] = String(value);
@@ -32899,13 +33034,13 @@ function keyValueInput(name, options) {
                 continue;
             const separator = line.indexOf('=');
             if (separator <= 0)
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `lines must look like NAME=value; got ${quote(line.trim())}.`);
             pairs[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
         }
     }
     for (const key of Object.keys(pairs)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `has ${quote(key)}, which is not a valid environment variable name.`);
         }
     }
     if (options?.maskValues) {
@@ -32930,7 +33065,7 @@ function urlInput(name, options) {
         url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(name, `must be an http:// or https:// URL${options?.allowRelative ? ' or a path starting with /' : ''}; got ${quote(text)}.`);
     }
     return text;
 }
