@@ -186,7 +186,9 @@ describe('compute-rollback-target reading the current version from a swarm servi
       expect(leaksOf(result, server.privateKey)).toEqual([]);
       const refused = await compute(repo.dir, { target: 'previous', current: 'v1.2.0', ...sshActionInputs(server) });
       expect(refused.exitCode).toBe(1);
-      expect(refused.errors[0]).toContain('Input "ssh-host" is set but neither "current-from-swarm-service" nor "ledger" is');
+      expect(refused.errors[0]).toContain(
+        'Input "ssh-host" is set but neither "current-from-swarm-service" nor "ledger" is',
+      );
     } finally {
       await server.stop();
     }
