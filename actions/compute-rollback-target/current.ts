@@ -108,6 +108,8 @@ async function fromService(service: string, project: string, catalog: TagCatalog
   };
 }
 
+const SWARM_MID_UPDATE = new Set(['updating', 'paused', 'rollback_started', 'rollback_paused']);
+
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
 async function fromSwarmService(
   name: string,
@@ -143,9 +145,13 @@ async function readSwarmService(executor: HostExecutor, name: string, catalog: T
         .map((task) => task.image.split('@')[0]),
     ),
   ];
-  if (running.some((image) => image !== service.reference)) {
+  // Mid-update, the tasks sampled can all be on one side (a failed task not yet replaced), so the
+  // update state alone says that two versions are in play: the spec's and the one before it.
+  const midUpdate = SWARM_MID_UPDATE.has(service.update?.state ?? '');
+  if (midUpdate || running.some((image) => image !== service.reference)) {
+    const previous = midUpdate && service.previousImage ? [service.previousImage.split('@')[0]] : [];
     throw new ActionError(
-      `Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`,
+      `Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running, ...previous])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`,
     );
   }
   const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;

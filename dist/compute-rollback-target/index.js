@@ -44043,6 +44043,7 @@ async function fromService(service, project, catalog) {
         detail: `image tag of running compose service ${project}/${service} (${containers[0].image})`,
     };
 }
+const SWARM_MID_UPDATE = new Set(['updating', 'paused', 'rollback_started', 'rollback_paused']);
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
 async function fromSwarmService(name, catalog, ssh) {
     const executor = ssh
@@ -44068,8 +44069,12 @@ async function readSwarmService(executor, name, catalog) {
             .filter((task) => task.desiredState === 'running' && task.state === 'running')
             .map((task) => task.image.split('@')[0])),
     ];
-    if (running.some((image) => image !== service.reference)) {
-        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
+    // Mid-update, the tasks sampled can all be on one side (a failed task not yet replaced), so the
+    // update state alone says that two versions are in play: the spec's and the one before it.
+    const midUpdate = SWARM_MID_UPDATE.has(service.update?.state ?? '');
+    if (midUpdate || running.some((image) => image !== service.reference)) {
+        const previous = midUpdate && service.previousImage ? [service.previousImage.split('@')[0]] : [];
+        throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running, ...previous])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
     }
     const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;
     if (!release) {
