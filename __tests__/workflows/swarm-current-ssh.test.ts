@@ -70,6 +70,8 @@ const SWARM = {
   ROLLBACK_SSH_USER: 'deploy',
 };
 
+const NO_SSH = { 'ssh-host': '', 'ssh-user': '', 'ssh-key': '' };
+
 describe("rollback.yml's plan: the current release from a swarm service", () => {
   it('reads <stack>_<first service> on the manager over SSH when ssh-host is set, with the deploy key', async () => {
     const outputs = await settingsOutputs({ ...SWARM, ROLLBACK_SSH_HOST: 'manager.internal' });
@@ -83,12 +85,7 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
 
   it("reads it on the runner's engine without ssh-host, and passes no SSH input", async () => {
     const outputs = await settingsOutputs(SWARM);
-    expect(computeSsh(outputs)).toEqual({
-      'current-from-swarm-service': 'shop_api',
-      'ssh-host': '',
-      'ssh-user': '',
-      'ssh-key': '',
-    });
+    expect(computeSsh(outputs)).toEqual({ 'current-from-swarm-service': 'shop_api', ...NO_SSH });
   });
 
   it('opens no SSH connection for compose, even with ssh-host set', async () => {
@@ -97,11 +94,6 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
       ROLLBACK_REDEPLOY_STRATEGY: 'compose',
       ROLLBACK_SSH_HOST: 'deploy.internal',
     });
-    expect(computeSsh(outputs)).toEqual({
-      'current-from-swarm-service': '',
-      'ssh-host': '',
-      'ssh-user': '',
-      'ssh-key': '',
-    });
+    expect(computeSsh(outputs)).toEqual({ 'current-from-swarm-service': '', ...NO_SSH });
   });
 });
