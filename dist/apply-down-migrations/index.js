@@ -36471,7 +36471,22 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
     return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
 
 
 
@@ -36565,6 +36580,31 @@ const ROW_PER_MIGRATION = {
     versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
     lockKeys: (database, table) => [suiteLockKey(database, table)],
 };
+/**
+ * golang-migrate's bookkeeping, which sql-files keeps too: one version, every migration at or below
+ * it counts as applied, and a revert leaves the previous migration in the directory (source Prev).
+ * `missing` words the refusal when the directory lacks the recorded version.
+ */
+function oneVersionHistory(missing) {
+    return {
+        appliedVersions(migrations, history, migrationsDir) {
+            const current = history.current;
+            if (current === null)
+                return [];
+            if (!migrations.some((migration) => migration.version === current)) {
+                const { problem, hint } = missing(current, migrationsDir);
+                throw new MigrationPlanError([problem], hint);
+            }
+            return migrations
+                .filter((migration) => compareVersions(migration.version, current) <= 0)
+                .map((migration) => migration.version);
+        },
+        versionAfterRevert(migrations, migration) {
+            const index = migrations.indexOf(migration);
+            return index > 0 ? migrations[index - 1].version : null;
+        },
+    };
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
 
@@ -36695,22 +36735,7 @@ const diesel = {
     keepsDirtyFlag: false,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
 
 
 
@@ -36769,23 +36794,10 @@ const golangMigrate = {
         };
     },
     // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([
-                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
-            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations
-            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
+    ...oneVersionHistory((current, migrationsDir) => ({
+        problem: `The history table says version ${current} is applied, but ${migrationsDir} has no migration ${current}.`,
+        hint: 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
+    })),
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),
@@ -38733,7 +38745,6 @@ async function checkDownScripts(steps, migrations, client) {
 
 
 
-
 // NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
 const sql_files_FILE = /^([0-9]+)_(.*)\.(up|down)\.sql$/;
 // psql runs a file statement by statement unless it says BEGIN; a file that must do so here says it.
@@ -38817,19 +38828,10 @@ const sqlFiles = {
         markDirty: () => [],
     }),
     // Like golang-migrate, one version: every migration at or below it counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current))
-            throw new MigrationPlanError([`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`], 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.');
-        return migrations
-            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
+    ...oneVersionHistory((current, migrationsDir) => ({
+        problem: `The schema is at version ${current}, but ${migrationsDir} has no migration ${current}.`,
+        hint: 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.',
+    })),
     lockKeys: (database, table) => [suiteLockKey(database, table)],
     nonTransactional: {
         guardedByDirtyFlag: false,

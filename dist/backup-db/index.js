@@ -38425,7 +38425,22 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
     return String((BigInt(sum) * BigInt(ADVISORY_LOCK_SALT)) & 0xffffffffn);
 }
 
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
 ;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
 
 
 
@@ -38519,6 +38534,31 @@ const ROW_PER_MIGRATION = {
     versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
     lockKeys: (database, table) => [suiteLockKey(database, table)],
 };
+/**
+ * golang-migrate's bookkeeping, which sql-files keeps too: one version, every migration at or below
+ * it counts as applied, and a revert leaves the previous migration in the directory (source Prev).
+ * `missing` words the refusal when the directory lacks the recorded version.
+ */
+function oneVersionHistory(missing) {
+    return {
+        appliedVersions(migrations, history, migrationsDir) {
+            const current = history.current;
+            if (current === null)
+                return [];
+            if (!migrations.some((migration) => migration.version === current)) {
+                const { problem, hint } = missing(current, migrationsDir);
+                throw new MigrationPlanError([problem], hint);
+            }
+            return migrations
+                .filter((migration) => compareVersions(migration.version, current) <= 0)
+                .map((migration) => migration.version);
+        },
+        versionAfterRevert(migrations, migration) {
+            const index = migrations.indexOf(migration);
+            return index > 0 ? migrations[index - 1].version : null;
+        },
+    };
+}
 
 ;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
 
@@ -38649,22 +38689,7 @@ const diesel = {
     keepsDirtyFlag: false,
 };
 
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
 
 
 
@@ -38723,23 +38748,10 @@ const golangMigrate = {
         };
     },
     // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([
-                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
-            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations
-            .filter((migration) => compareVersions(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
+    ...oneVersionHistory((current, migrationsDir) => ({
+        problem: `The history table says version ${current} is applied, but ${migrationsDir} has no migration ${current}.`,
+        hint: 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
+    })),
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         suiteLockKey(database, table),

@@ -35696,8 +35696,8 @@ async function readArchiveToEnd(pgRestore, archive) {
     return 'every data block read back through pg_restore (to /dev/null)';
 }
 
-// EXTERNAL MODULE: ./shared/migrations/detect-history.ts + 5 modules
-var detect_history = __nccwpck_require__(12779);
+// EXTERNAL MODULE: ./shared/migrations/detect-history.ts + 4 modules
+var detect_history = __nccwpck_require__(85587);
 ;// CONCATENATED MODULE: ./shared/backup/snapshot.ts
 
 
@@ -37737,7 +37737,7 @@ async function decryptBackup(backupPath, secret, outDir) {
 /* harmony export */   oe: () => (/* binding */ compareWithBackup)
 /* harmony export */ });
 /* unused harmony export checkForeignKeys */
-/* harmony import */ var _migrations_detect_history_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(12779);
+/* harmony import */ var _migrations_detect_history_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85587);
 /* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
 /* harmony import */ var _postgres_databases_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2210);
 
@@ -39426,7 +39426,7 @@ function restorePointEntry(entries, name) {
 
 /***/ }),
 
-/***/ 12779:
+/***/ 85587:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39439,8 +39439,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var history_table = __nccwpck_require__(13711);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(32635);
-// EXTERNAL MODULE: ./shared/migrations/tools/common.ts
-var common = __nccwpck_require__(34917);
+// EXTERNAL MODULE: ./shared/migrations/tools/common.ts + 1 modules
+var common = __nccwpck_require__(18585);
 ;// CONCATENATED MODULE: ./shared/migrations/tools/dbmate.ts
 
 
@@ -39572,22 +39572,7 @@ const diesel = {
 
 // EXTERNAL MODULE: ./shared/migrations/lock-id.ts
 var lock_id = __nccwpck_require__(76197);
-;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
-
-/** One or more reasons a plan cannot run, all found before anything changed. */
-class MigrationPlanError extends errors/* ActionError */.lZ {
-    problems;
-    constructor(problems, hint) {
-        super(problems.length === 1
-            ? `${problems[0]} Nothing was changed.`
-            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
-        this.name = 'MigrationPlanError';
-        this.problems = problems;
-    }
-}
-
 ;// CONCATENATED MODULE: ./shared/migrations/tools/golang-migrate.ts
-
 
 
 
@@ -39646,23 +39631,10 @@ const golangMigrate = {
         };
     },
     // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-    appliedVersions(migrations, history, migrationsDir) {
-        if (history.current === null)
-            return [];
-        if (!migrations.some((migration) => migration.version === history.current)) {
-            throw new MigrationPlanError([
-                `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
-            ], 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.');
-        }
-        return migrations
-            .filter((migration) => (0,common/* compareVersions */.Zy)(migration.version, history.current) <= 0)
-            .map((migration) => migration.version);
-    },
-    // The previous migration in the directory (source Prev), or nil.
-    versionAfterRevert(migrations, migration) {
-        const index = migrations.indexOf(migration);
-        return index > 0 ? migrations[index - 1].version : null;
-    },
+    ...(0,common/* oneVersionHistory */.JX)((current, migrationsDir) => ({
+        problem: `The history table says version ${current} is applied, but ${migrationsDir} has no migration ${current}.`,
+        hint: 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
+    })),
     // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
     lockKeys: (database, table) => [
         (0,common/* suiteLockKey */.fi)(database, table),
@@ -39926,8 +39898,8 @@ function golangMigrateLockId(databaseName, ...additionalNames) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
-/* harmony import */ var _detect_history_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(12779);
-/* harmony import */ var _tools_common_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(34917);
+/* harmony import */ var _detect_history_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(85587);
+/* harmony import */ var _tools_common_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(18585);
 
 
 
@@ -40085,25 +40057,49 @@ async function restoreIdentity(client, targetVersion) {
 
 /***/ }),
 
-/***/ 34917:
+/***/ 18585:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Lx: () => (/* binding */ rowPerMigrationWriter),
-/* harmony export */   Oy: () => (/* binding */ ROW_PER_MIGRATION),
-/* harmony export */   XD: () => (/* binding */ versionsAbove),
-/* harmony export */   Zh: () => (/* binding */ addScript),
-/* harmony export */   Zy: () => (/* binding */ compareVersions),
-/* harmony export */   fi: () => (/* binding */ suiteLockKey),
-/* harmony export */   iv: () => (/* binding */ DIGIT_VERSIONS),
-/* harmony export */   jc: () => (/* binding */ loadUpDownFiles),
-/* harmony export */   kM: () => (/* binding */ createSchemaSql)
-/* harmony export */ });
-/* unused harmony exports hasStatements, readRowPerMigration */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(32635);
-/* harmony import */ var _postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6123);
-/* harmony import */ var _history_table_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(13711);
-/* harmony import */ var _lock_id_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(76197);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  iv: () => (/* binding */ DIGIT_VERSIONS),
+  Oy: () => (/* binding */ ROW_PER_MIGRATION),
+  Zh: () => (/* binding */ addScript),
+  kM: () => (/* binding */ createSchemaSql),
+  jc: () => (/* binding */ loadUpDownFiles),
+  JX: () => (/* binding */ oneVersionHistory),
+  Lx: () => (/* binding */ rowPerMigrationWriter),
+  fi: () => (/* binding */ suiteLockKey),
+  XD: () => (/* binding */ versionsAbove)
+});
+
+// UNUSED EXPORTS: compareVersions, hasStatements, readRowPerMigration
+
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+// EXTERNAL MODULE: ./shared/postgres/connection.ts + 2 modules
+var connection = __nccwpck_require__(6123);
+// EXTERNAL MODULE: ./shared/migrations/history-table.ts
+var history_table = __nccwpck_require__(13711);
+// EXTERNAL MODULE: ./shared/migrations/lock-id.ts
+var lock_id = __nccwpck_require__(76197);
+;// CONCATENATED MODULE: ./shared/migrations/plan-error.ts
+
+/** One or more reasons a plan cannot run, all found before anything changed. */
+class MigrationPlanError extends errors/* ActionError */.lZ {
+    problems;
+    constructor(problems, hint) {
+        super(problems.length === 1
+            ? `${problems[0]} Nothing was changed.`
+            : `${problems.length} problems, found before anything was changed:\n${problems.map((problem) => `- ${problem}`).join('\n')}`, { hint });
+        this.name = 'MigrationPlanError';
+        this.problems = problems;
+    }
+}
+
+;// CONCATENATED MODULE: ./shared/migrations/tools/common.ts
+
 
 
 
@@ -40132,7 +40128,7 @@ function hasStatements(script) {
 function addScript(byVersion, version, name, direction, script, source) {
     const migration = byVersion.get(version) ?? { version, name };
     if (migration[direction]) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
+        throw new errors/* ActionError */.lZ(`Two ${direction} migrations have version ${version} in ${source.description}: ${migration[direction].path} and ${script.path}.`);
     }
     migration[direction] = script;
     byVersion.set(version, migration);
@@ -40159,25 +40155,25 @@ async function loadUpDownFiles(source, files, pattern, transactional) {
 /** The lock id every run on this history table takes (golang-migrate's derivation). */
 function suiteLockKey(database, table) {
     return {
-        id: (0,_lock_id_js__WEBPACK_IMPORTED_MODULE_3__/* .golangMigrateLockId */ .G)(database, table.schema, table.table),
+        id: (0,lock_id/* golangMigrateLockId */.G)(database, table.schema, table.table),
         derivation: `crc32("${database}\\0${table.schema}\\0${table.table}") * 1486364155 mod 2^32`,
     };
 }
 function createSchemaSql(table) {
-    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${(0,_postgres_connection_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteIdent */ .v4)(table.schema)};`];
+    return table.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${(0,connection/* quoteIdent */.v4)(table.schema)};`];
 }
 /** dbmate's and diesel's history: one row per applied migration, keyed by version. */
 async function readRowPerMigration(client, table) {
-    const { rows } = await client.query(`SELECT version::text AS version FROM ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table)}`);
+    const { rows } = await client.query(`SELECT version::text AS version FROM ${(0,history_table/* qualifiedName */.OL)(table)}`);
     const applied = rows.map((row) => row.version).sort(compareVersions);
     return { exists: true, applied, current: applied.at(-1) ?? null, dirty: false };
 }
 function rowPerMigrationWriter(table, createTable) {
-    const name = (0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .qualifiedName */ .OL)(table);
+    const name = (0,history_table/* qualifiedName */.OL)(table);
     return {
         createTable: () => [...createSchemaSql(table), createTable.replace('%TABLE%', name)],
-        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)});`],
-        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${(0,_history_table_js__WEBPACK_IMPORTED_MODULE_2__/* .sqlLiteral */ .YG)(version)};`],
+        recordApplied: (version) => [`INSERT INTO ${name} (version) VALUES (${(0,history_table/* sqlLiteral */.YG)(version)});`],
+        recordReverted: (version) => [`DELETE FROM ${name} WHERE version = ${(0,history_table/* sqlLiteral */.YG)(version)};`],
         markDirty: () => [],
     };
 }
@@ -40197,6 +40193,31 @@ const ROW_PER_MIGRATION = {
     versionAfterRevert: (_migrations, _migration, remainingApplied) => remainingApplied.at(-1) ?? null,
     lockKeys: (database, table) => [suiteLockKey(database, table)],
 };
+/**
+ * golang-migrate's bookkeeping, which sql-files keeps too: one version, every migration at or below
+ * it counts as applied, and a revert leaves the previous migration in the directory (source Prev).
+ * `missing` words the refusal when the directory lacks the recorded version.
+ */
+function oneVersionHistory(missing) {
+    return {
+        appliedVersions(migrations, history, migrationsDir) {
+            const current = history.current;
+            if (current === null)
+                return [];
+            if (!migrations.some((migration) => migration.version === current)) {
+                const { problem, hint } = missing(current, migrationsDir);
+                throw new MigrationPlanError([problem], hint);
+            }
+            return migrations
+                .filter((migration) => compareVersions(migration.version, current) <= 0)
+                .map((migration) => migration.version);
+        },
+        versionAfterRevert(migrations, migration) {
+            const index = migrations.indexOf(migration);
+            return index > 0 ? migrations[index - 1].version : null;
+        },
+    };
+}
 
 
 /***/ }),

@@ -4,6 +4,7 @@ import { quoteIdent } from '../../postgres/connection.js';
 import type { HistoryState, HistoryWriter } from '../history.js';
 import { qualifiedName, sqlLiteral, type HistoryTable } from '../history-table.js';
 import { golangMigrateLockId } from '../lock-id.js';
+import { MigrationPlanError } from '../plan-error.js';
 import type { LockKey } from '../lock.js';
 import type { FileSource, Migration, MigrationScript } from '../types.js';
 import type { MigrationTool } from './tool.js';
@@ -128,3 +129,30 @@ export const ROW_PER_MIGRATION = {
     remainingApplied.at(-1) ?? null,
   lockKeys: (database: string, table: HistoryTable) => [suiteLockKey(database, table)],
 } satisfies Pick<MigrationTool, 'readHistory' | 'appliedVersions' | 'versionAfterRevert' | 'lockKeys'>;
+
+/**
+ * golang-migrate's bookkeeping, which sql-files keeps too: one version, every migration at or below
+ * it counts as applied, and a revert leaves the previous migration in the directory (source Prev).
+ * `missing` words the refusal when the directory lacks the recorded version.
+ */
+export function oneVersionHistory(
+  missing: (current: string, migrationsDir: string) => { problem: string; hint: string },
+): Pick<MigrationTool, 'appliedVersions' | 'versionAfterRevert'> {
+  return {
+    appliedVersions(migrations, history, migrationsDir) {
+      const current = history.current;
+      if (current === null) return [];
+      if (!migrations.some((migration) => migration.version === current)) {
+        const { problem, hint } = missing(current, migrationsDir);
+        throw new MigrationPlanError([problem], hint);
+      }
+      return migrations
+        .filter((migration) => compareVersions(migration.version, current) <= 0)
+        .map((migration) => migration.version);
+    },
+    versionAfterRevert(migrations, migration) {
+      const index = migrations.indexOf(migration);
+      return index > 0 ? migrations[index - 1].version : null;
+    },
+  };
+}

@@ -3,9 +3,8 @@ import { InputError } from '../../errors.js';
 import type { HistoryState } from '../history.js';
 import { qualifiedName, type HistoryTable } from '../history-table.js';
 import { golangMigrateLockId } from '../lock-id.js';
-import { MigrationPlanError } from '../plan-error.js';
 import type { FileSource } from '../types.js';
-import { compareVersions, createSchemaSql, DIGIT_VERSIONS, loadUpDownFiles, suiteLockKey } from './common.js';
+import { createSchemaSql, DIGIT_VERSIONS, loadUpDownFiles, oneVersionHistory, suiteLockKey } from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // golang-migrate's own pattern (source/parse.go): {version}_{title}.{up|down}.{extension}
@@ -67,25 +66,10 @@ export const golangMigrate: MigrationTool = {
     };
   },
   // golang-migrate stores only the current version: everything at or below it in the directory counts as applied.
-  appliedVersions(migrations, history, migrationsDir) {
-    if (history.current === null) return [];
-    if (!migrations.some((migration) => migration.version === history.current)) {
-      throw new MigrationPlanError(
-        [
-          `The history table says version ${history.current} is applied, but ${migrationsDir} has no migration ${history.current}.`,
-        ],
-        'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
-      );
-    }
-    return migrations
-      .filter((migration) => compareVersions(migration.version, history.current!) <= 0)
-      .map((migration) => migration.version);
-  },
-  // The previous migration in the directory (source Prev), or nil.
-  versionAfterRevert(migrations, migration) {
-    const index = migrations.indexOf(migration);
-    return index > 0 ? migrations[index - 1].version : null;
-  },
+  ...oneVersionHistory((current, migrationsDir) => ({
+    problem: `The history table says version ${current} is applied, but ${migrationsDir} has no migration ${current}.`,
+    hint: 'Point migrations-dir at the migrations of the newest release (the one that applied this version); a rollback needs its down files.',
+  })),
 
   // Also the id golang-migrate's CLI computes, whose database name is the URL path ("/app").
   lockKeys: (database, table) => [

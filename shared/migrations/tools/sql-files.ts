@@ -4,11 +4,17 @@ import { createdObjects } from '../down-lint.js';
 import { existingNow } from '../down-checks.js';
 import type { HistoryState } from '../history.js';
 import { qualifiedName, sqlLiteral, type HistoryTable } from '../history-table.js';
-import { MigrationPlanError } from '../plan-error.js';
 import { executedStatements } from '../plpgsql.js';
 import { describeObject, objectKey, statementEffects, type SchemaObject } from '../schema-objects.js';
 import type { FileSource, Migration } from '../types.js';
-import { compareVersions, createSchemaSql, DIGIT_VERSIONS, loadUpDownFiles, suiteLockKey } from './common.js';
+import {
+  compareVersions,
+  createSchemaSql,
+  DIGIT_VERSIONS,
+  loadUpDownFiles,
+  oneVersionHistory,
+  suiteLockKey,
+} from './common.js';
 import type { MigrationTool } from './tool.js';
 
 // NNNN_name.up.sql / NNNN_name.down.sql, run by hand with psql: golang-migrate's layout without the tool.
@@ -104,21 +110,10 @@ export const sqlFiles: MigrationTool = {
     markDirty: () => [],
   }),
   // Like golang-migrate, one version: every migration at or below it counts as applied.
-  appliedVersions(migrations, history, migrationsDir) {
-    if (history.current === null) return [];
-    if (!migrations.some((migration) => migration.version === history.current))
-      throw new MigrationPlanError(
-        [`The schema is at version ${history.current}, but ${migrationsDir} has no migration ${history.current}.`],
-        'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.',
-      );
-    return migrations
-      .filter((migration) => compareVersions(migration.version, history.current!) <= 0)
-      .map((migration) => migration.version);
-  },
-  versionAfterRevert(migrations, migration) {
-    const index = migrations.indexOf(migration);
-    return index > 0 ? migrations[index - 1].version : null;
-  },
+  ...oneVersionHistory((current, migrationsDir) => ({
+    problem: `The schema is at version ${current}, but ${migrationsDir} has no migration ${current}.`,
+    hint: 'Point migrations-dir at the migrations of the newest release, or state the version the database is really at.',
+  })),
   lockKeys: (database, table) => [suiteLockKey(database, table)],
   nonTransactional: {
     guardedByDirtyFlag: false,
