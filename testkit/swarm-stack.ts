@@ -21,6 +21,8 @@ export interface SwarmStackOptions {
   healthcheck?: boolean;
   /** Make this release exit at start (tasks fail with exit code 3). */
   crashOn?: string;
+  /** Seconds the crashing release runs before it exits: its tasks are `running` meanwhile. */
+  crashAfterSeconds?: number;
   /** update_config.failure_action: "pause" (Docker's default) or "rollback" (the swarm rolls back by itself). */
   failureAction?: 'pause' | 'rollback';
   /** Image as written in the file, default localhost/rollback-demo-app:${IMAGE_TAG}. */
@@ -79,7 +81,7 @@ export function stackFileText(options: SwarmStackOptions & { portBase: number; w
   ];
   if (options.crashOn) {
     lines.push(
-      `    entrypoint: ["/bin/sh", "-c", "if [ \\"$$APP_VERSION\\" = ${options.crashOn} ]; then echo 'fatal: export worker cannot start' >&2; exit 3; fi; exec /usr/bin/node /app/index.js"]`,
+      `    entrypoint: ["/bin/sh", "-c", "if [ \\"$$APP_VERSION\\" = ${options.crashOn} ]; then ${options.crashAfterSeconds ? `sleep ${options.crashAfterSeconds}; ` : ''}echo 'fatal: export worker cannot start' >&2; exit 3; fi; exec /usr/bin/node /app/index.js"]`,
     );
   }
   if (options.healthcheck ?? true) {

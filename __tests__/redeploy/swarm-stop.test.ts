@@ -120,6 +120,10 @@ describe('a redeploy from 0 replicas whose new tasks fail', () => {
     crashing = await createSwarmStack({
       databaseUrl: database.url,
       crashOn: 'v1.1.0',
+      // With no healthcheck and no update to watch, a task is "running" until it exits: the redeploy
+      // must keep watching new tasks for the swarm's monitor period (1 s in this stack) rather than
+      // pass them at once.
+      crashAfterSeconds: 0.5,
       healthcheck: false,
       replicas: 2,
     });

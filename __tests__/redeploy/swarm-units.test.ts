@@ -26,6 +26,7 @@ function service(update?: SwarmService['update'], replicas = 2, image = IMAGE): 
     healthcheck: true,
     constraints: [],
     taskTemplate: '{}',
+    monitorMs: 5_000,
     labels: {},
   };
 }
@@ -109,7 +110,7 @@ describe('judging a swarm service during an update', () => {
         task('new1', { desiredState: 'shutdown', state: 'failed', error: 'task: non-zero exit (3)', nodeId: 'node1' }),
         task('new2', { state: 'starting' }),
       ],
-      () => 'vm (node1)',
+      { nodeName: () => 'vm (node1)' },
     );
     expect(exited).toMatchObject({
       state: 'failed',
@@ -182,6 +183,26 @@ describe('judging a swarm service during an update', () => {
       state: 'failed',
       detail: 'service shop_api no longer exists',
     });
+  });
+
+  it('with no update to watch (started from 0 replicas), holds a new task for the monitor period before it counts', () => {
+    const started: SwarmGoal = { ...goal, expect: undefined };
+    const tasks = [task('new1', {}), task('old1', {})];
+    const judged = (newFor: number) =>
+      judgeService(started, service(undefined, 2), tasks, {
+        runningForMs: (seen) => (seen.id === 'new1' ? newFor : 0),
+      });
+    // old1 existed before the change, so the time it has been seen running does not matter.
+    expect(judged(4_999)).toMatchObject({
+      state: 'progressing',
+      detail:
+        '2/2 task(s) running localhost/app:v1.1.0; watching task new1 for 5s after it started (update_config monitor)',
+    });
+    expect(judged(5_000).state).toBe('ready');
+    // An update the swarm watches has its own monitor: no second wait on top.
+    expect(
+      judgeService(goal, service(completed), [task('new1', {}), task('new2', {})], { runningForMs: () => 0 }).state,
+    ).toBe('ready');
   });
 
   it('counts a global service by the tasks it should run', () => {

@@ -30759,6 +30759,8 @@ function healthcheckOf(spec) {
     const test = spec?.Healthcheck?.Test;
     return Boolean(test && test.length > 0 && test[0] !== 'NONE');
 }
+/** swarmkit's api/defaults: an update watches each new task for 5 s when update_config sets no monitor. */
+const DEFAULT_MONITOR_MS = 5_000;
 function parseService(json) {
     const spec = json.Spec;
     const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
@@ -30783,6 +30785,7 @@ function parseService(json) {
         healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
         constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
         taskTemplate: JSON.stringify(spec.TaskTemplate),
+        monitorMs: spec.UpdateConfig?.Monitor ? spec.UpdateConfig.Monitor / 1e6 : DEFAULT_MONITOR_MS,
         labels,
     };
 }
@@ -31259,7 +31262,8 @@ function describeTask(task, nodeName) {
     return `task ${shortId(task.id)}${task.nodeId ? ` on ${nodeName?.(task.nodeId) ?? shortId(task.nodeId)}` : ''}`;
 }
 /** One service's state in one look; exported for unit tests. */
-function judgeService(goal, service, allTasks, nodeName) {
+function judgeService(goal, service, allTasks, options = {}) {
+    const { nodeName } = options;
     const base = {
         name: goal.name,
         desired: 0,
@@ -31311,12 +31315,24 @@ function judgeService(goal, service, allTasks, nodeName) {
         others.length === 0 &&
         current.length === desired &&
         sameImage(service.image, goal.image);
+    // With no update to watch (a service started from 0 replicas, or scaled back up), nothing in the
+    // swarm watches new tasks after they start: a task that exits a second after "running" would pass.
+    // So each new task must stay running as long as the swarm's own update monitor would watch it.
+    const settling = goal.expect
+        ? []
+        : running.filter((task) => !goal.knownTaskIds.has(task.id) && (options.runningForMs?.(task) ?? Infinity) < service.monitorMs);
     const progress = `${running.length}/${desired} task(s) running ${tag}`;
+    if (allRunning && updateDone && settling.length > 0)
+        return {
+            ...status,
+            state: 'progressing',
+            detail: `${progress}; watching ${settling.map((task) => describeTask(task, nodeName)).join(', ')} for ${service.monitorMs / 1000}s after it started (update_config monitor)`,
+        };
     if (allRunning && updateDone)
         return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
     const waiting = current
         .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
-        .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`);
+        .map((task) => `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' && service.healthcheck ? ' (waiting for its healthcheck)' : ''}`);
     const phase = goal.expect
         ? fresh
             ? fresh.state.replace('_', ' ')
@@ -31332,6 +31348,8 @@ class swarm_watch_SwarmWatcher {
     executor;
     goals;
     options;
+    /** When this watcher first saw each task running, by its own clock (a manager over SSH may differ). */
+    firstSeenRunning = new Map();
     constructor(executor, goals, options = {}) {
         this.executor = executor;
         this.goals = goals;
@@ -31339,7 +31357,14 @@ class swarm_watch_SwarmWatcher {
     }
     async check() {
         const { services, tasks } = await servicesWithTasks(this.executor, this.goals.map((goal) => goal.serviceId));
-        return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, this.options.nodeName));
+        const now = Date.now();
+        for (const task of tasks)
+            if (task.state === 'running' && !this.firstSeenRunning.has(task.id))
+                this.firstSeenRunning.set(task.id, now);
+        return this.goals.map((goal) => judgeService(goal, services.find((service) => service.id === goal.serviceId), tasks, {
+            nodeName: this.options.nodeName,
+            runningForMs: (task) => now - (this.firstSeenRunning.get(task.id) ?? now),
+        }));
     }
     /**
      * Looks until every service is ready, one has failed, or the deadline passes. With a probe (the

@@ -61,13 +61,23 @@ export function describeTask(task: SwarmTask, nodeName?: (id: string) => string)
   return `task ${shortId(task.id)}${task.nodeId ? ` on ${nodeName?.(task.nodeId) ?? shortId(task.nodeId)}` : ''}`;
 }
 
+export interface JudgeOptions {
+  nodeName?: (id: string) => string;
+  /**
+   * How long the watcher has seen a task running. Without it (unit tests of other rules), every
+   * running task counts as having run long enough.
+   */
+  runningForMs?: (task: SwarmTask) => number;
+}
+
 /** One service's state in one look; exported for unit tests. */
 export function judgeService(
   goal: SwarmGoal,
   service: SwarmService | undefined,
   allTasks: readonly SwarmTask[],
-  nodeName?: (id: string) => string,
+  options: JudgeOptions = {},
 ): SwarmServiceStatus {
+  const { nodeName } = options;
   const base = {
     name: goal.name,
     desired: 0,
@@ -123,14 +133,28 @@ export function judgeService(
     others.length === 0 &&
     current.length === desired &&
     sameImage(service.image, goal.image);
+  // With no update to watch (a service started from 0 replicas, or scaled back up), nothing in the
+  // swarm watches new tasks after they start: a task that exits a second after "running" would pass.
+  // So each new task must stay running as long as the swarm's own update monitor would watch it.
+  const settling = goal.expect
+    ? []
+    : running.filter(
+        (task) => !goal.knownTaskIds.has(task.id) && (options.runningForMs?.(task) ?? Infinity) < service.monitorMs,
+      );
   const progress = `${running.length}/${desired} task(s) running ${tag}`;
+  if (allRunning && updateDone && settling.length > 0)
+    return {
+      ...status,
+      state: 'progressing',
+      detail: `${progress}; watching ${settling.map((task) => describeTask(task, nodeName)).join(', ')} for ${service.monitorMs / 1000}s after it started (update_config monitor)`,
+    };
   if (allRunning && updateDone)
     return { ...status, state: 'ready', detail: `${progress}${goal.expect ? `, ${doneState.replace('_', ' ')}` : ''}` };
   const waiting = current
     .filter((task) => task.state !== 'running' || !sameImage(task.image, goal.image))
     .map(
       (task) =>
-        `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' ? ' (waiting for its healthcheck)' : ''}`,
+        `${describeTask(task, nodeName)} ${sameImage(task.image, goal.image) ? task.state : `still runs ${task.image.split('@')[0]}`}${task.state === 'starting' && service.healthcheck ? ' (waiting for its healthcheck)' : ''}`,
     );
   const phase = goal.expect
     ? fresh
@@ -145,6 +169,9 @@ export function judgeService(
 }
 
 export class SwarmWatcher {
+  /** When this watcher first saw each task running, by its own clock (a manager over SSH may differ). */
+  private readonly firstSeenRunning = new Map<string, number>();
+
   constructor(
     private readonly executor: HostExecutor,
     private readonly goals: readonly SwarmGoal[],
@@ -156,12 +183,18 @@ export class SwarmWatcher {
       this.executor,
       this.goals.map((goal) => goal.serviceId),
     );
+    const now = Date.now();
+    for (const task of tasks)
+      if (task.state === 'running' && !this.firstSeenRunning.has(task.id)) this.firstSeenRunning.set(task.id, now);
     return this.goals.map((goal) =>
       judgeService(
         goal,
         services.find((service) => service.id === goal.serviceId),
         tasks,
-        this.options.nodeName,
+        {
+          nodeName: this.options.nodeName,
+          runningForMs: (task) => now - (this.firstSeenRunning.get(task.id) ?? now),
+        },
       ),
     );
   }

@@ -35,6 +35,11 @@ export interface SwarmService {
   constraints: string[];
   /** The task template as JSON: when it changes, the tasks are replaced. */
   taskTemplate: string;
+  /**
+   * How long the swarm watches a new task after it starts before an update counts it as good
+   * (update_config monitor; swarmkit's default is 5 s).
+   */
+  monitorMs: number;
   labels: Record<string, string>;
 }
 
@@ -68,6 +73,8 @@ interface ServiceJson {
     Name: string;
     Labels?: Record<string, string> | null;
     TaskTemplate: { ContainerSpec?: ContainerSpecJson; Placement?: { Constraints?: string[] | null } | null };
+    /** Durations in nanoseconds. */
+    UpdateConfig?: { Monitor?: number } | null;
     Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: object; GlobalJob?: object };
   };
   PreviousSpec?: { TaskTemplate: { ContainerSpec?: ContainerSpecJson } } | null;
@@ -110,6 +117,9 @@ function healthcheckOf(spec: ContainerSpecJson | undefined): boolean {
   return Boolean(test && test.length > 0 && test[0] !== 'NONE');
 }
 
+/** swarmkit's api/defaults: an update watches each new task for 5 s when update_config sets no monitor. */
+const DEFAULT_MONITOR_MS = 5_000;
+
 export function parseService(json: ServiceJson): SwarmService {
   const spec = json.Spec;
   const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
@@ -134,6 +144,7 @@ export function parseService(json: ServiceJson): SwarmService {
     healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
     constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
     taskTemplate: JSON.stringify(spec.TaskTemplate),
+    monitorMs: spec.UpdateConfig?.Monitor ? spec.UpdateConfig.Monitor / 1e6 : DEFAULT_MONITOR_MS,
     labels,
   };
 }
