@@ -11,7 +11,7 @@ import { testResourceName } from './services/index.js';
 /**
  * A real compose project of the demo app for redeploy tests: a compose file in a temp dir whose
  * api service reads its tag from IMAGE_TAG, host networking on a free port, a busybox-wget
- * healthcheck (the test engine's ticker runs it every second), brought up with docker-compose
+ * healthcheck (Docker Engine runs it natively every second), brought up with docker-compose
  * itself, the way it ran before the rollback.
  */
 export interface ComposeProjectOptions {

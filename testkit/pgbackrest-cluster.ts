@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { runProcess, type RunResult } from '../shared/process.js';
-import { asPostgresUser, serverBinDir } from './services/postgres.js';
+import { initThrowawayCluster, postgresIds, serverBinDir } from './services/postgres.js';
 import { freePort, waitFor } from './services/free-port.js';
 
 /**
@@ -48,14 +48,6 @@ export interface PgBackRestCluster {
 
 const RUN_AS_POSTGRES = ['runuser', '-u', 'postgres', '--'];
 
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
-    runProcess('id', ['-u', 'postgres']),
-    runProcess('id', ['-g', 'postgres']),
-  ]);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-}
-
 export async function startPgBackRestCluster(
   options: { stanza?: string; serverSettings?: string[]; repositoryOptions?: string[] } = {},
 ): Promise<PgBackRestCluster> {
@@ -64,13 +56,13 @@ export async function startPgBackRestCluster(
   const binDir = serverBinDir();
   const ids = await postgresIds();
   const root = mkdtempSync(path.join(os.tmpdir(), 'ra-pgbackrest-'));
+  // initThrowawayCluster's data directory.
   const dataDir = path.join(root, 'data');
   const config = path.join(root, 'pgbackrest.conf');
   const stanza = options.stanza ?? 'app';
   const port = await freePort();
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   for (const dir of ['repo', 'log', 'lock', 'spool']) mkdirSync(path.join(root, dir));
-  writeFileSync(path.join(root, 'pwfile'), `${password}\n`);
   writeFileSync(
     config,
     [
@@ -91,7 +83,7 @@ export async function startPgBackRestCluster(
       '',
     ].join('\n'),
   );
-  for (const entry of ['', 'repo', 'log', 'lock', 'spool', 'pwfile', 'pgbackrest.conf'])
+  for (const entry of ['repo', 'log', 'lock', 'spool', 'pgbackrest.conf'])
     chownSync(path.join(root, entry), ids.uid, ids.gid);
   const archiveCommand = `pgbackrest --config=${config} --stanza=${stanza} archive-push %p`;
   const pgbackrest = (args: string[], okExitCodes = [0]) =>
@@ -117,19 +109,7 @@ export async function startPgBackRestCluster(
   };
   const start = ['-D', dataDir, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start'];
 
-  await asPostgresUser(path.join(binDir, 'initdb'), [
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    '--auth-local=trust',
-    '--auth-host=scram-sha-256',
-    `--pwfile=${path.join(root, 'pwfile')}`,
-    '-E',
-    'UTF8',
-    '--locale=C',
-    '--no-sync',
-  ]);
+  await initThrowawayCluster(root, binDir, password);
   const settings = [
     `port = ${port}`,
     `unix_socket_directories = '${root}'`,

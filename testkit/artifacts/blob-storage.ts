@@ -119,31 +119,58 @@ export class BlobStorage {
     this.blobs.delete(blob);
   }
 
+  /** A blob written in full (by Put Blob or Put Block List): kept, logged, and answered 201 as Azure does. */
+  private stored(
+    blob: string,
+    file: string,
+    operation: 'put-blob' | 'put-block-list',
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): true {
+    const size = statSync(file).size;
+    this.blobs.set(blob, {
+      file,
+      size,
+      contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream'),
+    });
+    this.log.push({ method: 'PUT', operation, blob, bytes: size, status: 201 });
+    response.writeHead(
+      201,
+      okHeaders({
+        etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
+        'last-modified': new Date().toUTCString(),
+        'x-ms-request-server-encrypted': 'true',
+        'content-length': '0',
+      }),
+    );
+    response.end();
+    return true;
+  }
+
   /** Handles a request whose path starts with /<account>/; false when it is not a blob request. */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> {
     if (!url.pathname.startsWith(`/${ACCOUNT}/`)) return false;
     const blob = decodeURIComponent(url.pathname.slice(ACCOUNT.length + 2));
     const method = request.method ?? 'GET';
-    const reject = async (status: number, code: string, message: string) => {
+    const reject = async (status: number, code: string, message: string): Promise<true> => {
       request.resume();
       this.log.push({ method, operation: 'rejected', blob, bytes: 0, status });
       xmlError(response, status, code, message);
+      return true;
     };
 
     const query = url.searchParams;
     const sig = query.get('sig');
     const expected = this.signature(blob, query);
     if (!sig || sig.length !== expected.length || !timingSafeEqual(Buffer.from(sig), Buffer.from(expected))) {
-      await reject(
+      return reject(
         403,
         'AuthenticationFailed',
         'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
       );
-      return true;
     }
     if (Date.parse(query.get('se') ?? '') < Date.now()) {
-      await reject(403, 'AuthenticationFailed', 'Signed expiry time has to be after signed start time.');
-      return true;
+      return reject(403, 'AuthenticationFailed', 'Signed expiry time has to be after signed start time.');
     }
     const permissions = query.get('sp') ?? '';
 
@@ -153,9 +180,9 @@ export class BlobStorage {
           403,
           'AuthorizationPermissionMismatch',
           'This request is not authorized to perform this operation using this permission.',
-        ).then(() => true);
+        );
       const stored = this.blobs.get(blob);
-      if (!stored) return reject(404, 'BlobNotFound', 'The specified blob does not exist.').then(() => true);
+      if (!stored) return reject(404, 'BlobNotFound', 'The specified blob does not exist.');
       const headers = okHeaders({
         'content-length': String(stored.size),
         'content-type': query.get('rsct') ?? stored.contentType,
@@ -171,11 +198,7 @@ export class BlobStorage {
         const start = Number(range[1]);
         const end = Math.min(stored.size - 1, range[2] === '' ? stored.size - 1 : Number(range[2]));
         if (start > end)
-          return reject(
-            416,
-            'InvalidRange',
-            'The range specified is invalid for the current size of the resource.',
-          ).then(() => true);
+          return reject(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.');
         headers['content-length'] = String(end - start + 1);
         headers['content-range'] = `bytes ${start}-${end}/${stored.size}`;
         this.log.push({ method, operation: 'get-blob', blob, bytes: end - start + 1, status: 206 });
@@ -192,15 +215,13 @@ export class BlobStorage {
     }
 
     if (method !== 'PUT')
-      return reject(405, 'UnsupportedHttpVerb', "The resource doesn't support the specified HTTP verb.").then(
-        () => true,
-      );
+      return reject(405, 'UnsupportedHttpVerb', "The resource doesn't support the specified HTTP verb.");
     if (!permissions.includes('w'))
       return reject(
         403,
         'AuthorizationPermissionMismatch',
         'This request is not authorized to perform this operation using this permission.',
-      ).then(() => true);
+      );
     const key = createHash('sha1').update(blob).digest('hex');
     const comp = query.get('comp');
 
@@ -211,7 +232,7 @@ export class BlobStorage {
           400,
           'InvalidQueryParameterValue',
           'Value for one of the query parameters specified in the request URI is invalid: blockid.',
-        ).then(() => true);
+        );
       const blockDir = path.join(this.dir, 'blocks', key);
       mkdirSync(blockDir, { recursive: true });
       const file = path.join(blockDir, Buffer.from(blockId, 'base64').toString('hex') || 'empty');
@@ -223,7 +244,7 @@ export class BlobStorage {
           400,
           'InvalidHeaderValue',
           `Content-Length ${declared} does not match the ${bytes} bytes received.`,
-        ).then(() => true);
+        );
       if (!this.staged.has(blob)) this.staged.set(blob, new Map());
       this.staged.get(blob)!.set(blockId, file);
       this.log.push({ method, operation: 'put-block', blob, bytes, status: 201 });
@@ -244,30 +265,13 @@ export class BlobStorage {
           400,
           'InvalidBlockList',
           `The specified block list is invalid: ${missing.length} block(s) were never staged.`,
-        ).then(() => true);
+        );
       const target = path.join(this.dir, 'blobs', `${key}.blob`);
       writeFileSync(target, '');
       for (const id of ids) appendFileSync(target, readFileSync(staged.get(id)!));
       rmSync(path.join(this.dir, 'blocks', key), { recursive: true, force: true });
       this.staged.delete(blob);
-      const size = statSync(target).size;
-      this.blobs.set(blob, {
-        file: target,
-        size,
-        contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream'),
-      });
-      this.log.push({ method, operation: 'put-block-list', blob, bytes: size, status: 201 });
-      response.writeHead(
-        201,
-        okHeaders({
-          etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
-          'last-modified': new Date().toUTCString(),
-          'x-ms-request-server-encrypted': 'true',
-          'content-length': '0',
-        }),
-      );
-      response.end();
-      return true;
+      return this.stored(blob, target, 'put-block-list', request, response);
     }
 
     if (comp === null) {
@@ -276,33 +280,16 @@ export class BlobStorage {
           400,
           'MissingRequiredHeader',
           "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
-        ).then(() => true);
+        );
       const target = path.join(this.dir, 'blobs', `${key}.blob`);
       await pipeline(request, createWriteStream(target));
-      const size = statSync(target).size;
-      this.blobs.set(blob, {
-        file: target,
-        size,
-        contentType: String(request.headers['x-ms-blob-content-type'] ?? 'application/octet-stream'),
-      });
-      this.log.push({ method, operation: 'put-blob', blob, bytes: size, status: 201 });
-      response.writeHead(
-        201,
-        okHeaders({
-          etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
-          'last-modified': new Date().toUTCString(),
-          'x-ms-request-server-encrypted': 'true',
-          'content-length': '0',
-        }),
-      );
-      response.end();
-      return true;
+      return this.stored(blob, target, 'put-blob', request, response);
     }
 
     return reject(
       400,
       'InvalidQueryParameterValue',
       `Value for one of the query parameters specified in the request URI is invalid: comp=${comp}.`,
-    ).then(() => true);
+    );
   }
 }

@@ -64,24 +64,27 @@ export async function asPostgresUser(command: string, args: string[]): Promise<v
   else await runProcess(command, args);
 }
 
-export async function startPostgres(): Promise<PostgresService> {
-  const binDir = serverBinDir();
-  const external = urlFromEnvironment();
-  if (external) {
-    if (!(await answers(external))) throw new Error(`The PostgreSQL server in DATABASE_URL/PGHOST does not answer.`);
-    return { adminUrl: external, binDir, stop: async () => undefined };
-  }
+/** The postgres OS user's uid and gid: the files of a cluster we run as root must be its own. */
+export async function postgresIds(): Promise<{ uid: number; gid: number }> {
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+    runProcess('id', ['-u', 'postgres']),
+    runProcess('id', ['-g', 'postgres']),
+  ]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
 
-  const root = mkdtempSync(path.join(os.tmpdir(), 'rollback-pg-'));
+/**
+ * initdb of a throwaway cluster in <root>/data, owned by the postgres OS user when we are root:
+ * trust on the socket, the superuser "postgres" with `password` over TCP, UTF8 and the C locale,
+ * no fsync (it lives for one test run). Returns the data directory.
+ */
+export async function initThrowawayCluster(root: string, binDir: string, password: string): Promise<string> {
   const dataDir = path.join(root, 'data');
-  const password = `pw-${randomBytes(9).toString('base64url')}`;
-  const port = await freePort();
-  writeFileSync(path.join(root, 'pwfile'), `${password}\n`);
+  const pwfile = path.join(root, 'pwfile');
+  writeFileSync(pwfile, `${password}\n`);
   if (process.getuid?.() === 0) {
-    const { stdout } = await runProcess('id', ['-u', 'postgres']);
-    const { stdout: gid } = await runProcess('id', ['-g', 'postgres']);
-    chownSync(root, Number(stdout.trim()), Number(gid.trim()));
-    chownSync(path.join(root, 'pwfile'), Number(stdout.trim()), Number(gid.trim()));
+    const { uid, gid } = await postgresIds();
+    for (const owned of [root, pwfile]) chownSync(owned, uid, gid);
   }
   chmodSync(root, 0o700);
   await asPostgresUser(path.join(binDir, 'initdb'), [
@@ -91,12 +94,27 @@ export async function startPostgres(): Promise<PostgresService> {
     'postgres',
     '--auth-local=trust',
     '--auth-host=scram-sha-256',
-    `--pwfile=${path.join(root, 'pwfile')}`,
+    `--pwfile=${pwfile}`,
     '-E',
     'UTF8',
     '--locale=C',
     '--no-sync',
   ]);
+  return dataDir;
+}
+
+export async function startPostgres(): Promise<PostgresService> {
+  const binDir = serverBinDir();
+  const external = urlFromEnvironment();
+  if (external) {
+    if (!(await answers(external))) throw new Error(`The PostgreSQL server in DATABASE_URL/PGHOST does not answer.`);
+    return { adminUrl: external, binDir, stop: async () => undefined };
+  }
+
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rollback-pg-'));
+  const password = `pw-${randomBytes(9).toString('base64url')}`;
+  const port = await freePort();
+  const dataDir = await initThrowawayCluster(root, binDir, password);
   // Durability settings off: these clusters live for one test run. Prepared transactions on: the
   // fault tests hold locks with one, as an application using two-phase commit does.
   const serverOptions = [
