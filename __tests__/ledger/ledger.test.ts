@@ -282,6 +282,46 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     });
   });
 
+  it('GitHub lost after the command started (the stand-in stopped): the read falls back to the ledger and says so; without a ledger, or on a refusal, it stays an error', async () => {
+    const inputs = { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment' };
+    // A refusal is a setting to fix, not an outage: no fallback.
+    expectRefused(
+      await compute(repo.dir, { ...inputs, 'github-token': 'ghs_wrong' }, { env: fake.server.env() }),
+      /^GitHub rejected github-token while /,
+    );
+    const gone = fake.server.env();
+    await fake.server.stop();
+    try {
+      const plan = await compute(repo.dir, { ...inputs, 'github-token': TOKEN }, { env: gone });
+      expectSuccess(plan);
+      expect(plan.outputs).toMatchObject({
+        'current-tag': 'v1.3.0',
+        'target-tag': 'v1.1.0',
+        'history-source': 'ledger',
+      });
+      expect(plan.warnings).toEqual([
+        expect.stringMatching(
+          /^GitHub did not answer while listing (releases|tags) of \S+: .*ECONNREFUSED.*\. The deployment history is read from the deployment ledger instead\.$/,
+        ),
+      ]);
+      expect(plan.summary).toMatch(
+        /GitHub did not answer while .*: the history below comes from the deployment ledger instead\./,
+      );
+      expect(plan.summary).toContain(
+        `Deployment history read from the deployment ledger ${ledgerFile} (5 entries), not from GitHub.`,
+      );
+      const withoutLedger = await compute(
+        repo.dir,
+        { environment: 'production', target: 'last-successful-deployment', 'github-token': TOKEN },
+        { env: gone },
+      );
+      expect(withoutLedger.exitCode).toBe(1);
+      expect(withoutLedger.errors).toEqual([expect.stringMatching(/^GitHub did not answer while /)]);
+    } finally {
+      await fake.server.start();
+    }
+  });
+
   it("the rollback over SSH lands in the deploy host's ledger", async () => {
     const remoteLedger = path.join(scratch, 'deploy-host', 'ops', 'rollback-ledger.jsonl');
     const result = await runAction('redeploy-tag', {

@@ -28537,6 +28537,17 @@ function currentRepository() {
         throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
     return repository;
 }
+/**
+ * GitHub did not answer (no connection, a timeout: Octokit reports both as 500) or answered with a
+ * server error: an outage, which a caller with another source (the deployment ledger) may fall back
+ * from. A refusal (401, 403, 404) is a setting to fix, never a reason to read elsewhere.
+ */
+class GitHubUnreachableError extends errors/* ActionError */.lZ {
+    constructor(what, detail, cause) {
+        super(`GitHub did not answer while ${what}: ${detail}`, { cause });
+        this.name = 'GitHubUnreachableError';
+    }
+}
 /** Turns HTTP failures into messages that say which permission or setting to check. */
 async function githubCall(what, call) {
     try {
@@ -28556,6 +28567,8 @@ async function githubCall(what, call) {
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        if (status === undefined || status >= 500)
+            throw new GitHubUnreachableError(what, detail, error);
         throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
     }
 }

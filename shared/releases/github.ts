@@ -22,6 +22,18 @@ export function currentRepository(): Repository {
   return repository;
 }
 
+/**
+ * GitHub did not answer (no connection, a timeout: Octokit reports both as 500) or answered with a
+ * server error: an outage, which a caller with another source (the deployment ledger) may fall back
+ * from. A refusal (401, 403, 404) is a setting to fix, never a reason to read elsewhere.
+ */
+export class GitHubUnreachableError extends ActionError {
+  constructor(what: string, detail: string, cause: unknown) {
+    super(`GitHub did not answer while ${what}: ${detail}`, { cause });
+    this.name = 'GitHubUnreachableError';
+  }
+}
+
 /** Turns HTTP failures into messages that say which permission or setting to check. */
 export async function githubCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
@@ -42,6 +54,7 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
       throw new ActionError(
         `GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`,
       );
+    if (status === undefined || status >= 500) throw new GitHubUnreachableError(what, detail, error);
     throw new ActionError(`GitHub API call failed while ${what}: ${detail}`);
   }
 }
