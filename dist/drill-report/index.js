@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1722);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1584);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'drill-report');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1722:
+/***/ 1584:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28518,7 +28518,18 @@ function serializeOutput(value) {
 
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/github/no-answer.ts
+/**
+ * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
+ * a server error: an outage to wait out, unlike a refusal (401, 403, 404), which is a setting to fix.
+ */
+function gitHubDidNotAnswer(error) {
+    const status = error.status;
+    return status === undefined || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./shared/releases/github.ts
+
 
 
 /**
@@ -28538,9 +28549,8 @@ function currentRepository() {
     return repository;
 }
 /**
- * GitHub did not answer (no connection, a timeout: Octokit reports both as 500) or answered with a
- * server error: an outage, which a caller with another source (the deployment ledger) may fall back
- * from. A refusal (401, 403, 404) is a setting to fix, never a reason to read elsewhere.
+ * GitHub did not answer (gitHubDidNotAnswer): a caller with another source (the deployment ledger)
+ * may read from there instead. A refusal is a setting to fix, never a reason to read elsewhere.
  */
 class GitHubUnreachableError extends errors/* ActionError */.lZ {
     constructor(what, detail, cause) {
@@ -28567,7 +28577,7 @@ async function githubCall(what, call) {
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
-        if (status === undefined || status >= 500)
+        if (gitHubDidNotAnswer(error))
             throw new GitHubUnreachableError(what, detail, error);
         throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
     }

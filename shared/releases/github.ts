@@ -1,5 +1,6 @@
 import { ActionError, errorMessage } from '../errors.js';
 import { repositoryFromEnv, type GitHubClient, type Repository } from '../github/deployments.js';
+import { gitHubDidNotAnswer } from '../github/no-answer.js';
 import type { TagObservation } from './release-tags.js';
 
 /**
@@ -23,9 +24,8 @@ export function currentRepository(): Repository {
 }
 
 /**
- * GitHub did not answer (no connection, a timeout: Octokit reports both as 500) or answered with a
- * server error: an outage, which a caller with another source (the deployment ledger) may fall back
- * from. A refusal (401, 403, 404) is a setting to fix, never a reason to read elsewhere.
+ * GitHub did not answer (gitHubDidNotAnswer): a caller with another source (the deployment ledger)
+ * may read from there instead. A refusal is a setting to fix, never a reason to read elsewhere.
  */
 export class GitHubUnreachableError extends ActionError {
   constructor(what: string, detail: string, cause: unknown) {
@@ -54,7 +54,7 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
       throw new ActionError(
         `GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`,
       );
-    if (status === undefined || status >= 500) throw new GitHubUnreachableError(what, detail, error);
+    if (gitHubDidNotAnswer(error)) throw new GitHubUnreachableError(what, detail, error);
     throw new ActionError(`GitHub API call failed while ${what}: ${detail}`);
   }
 }
