@@ -59,9 +59,32 @@ type GateDecision = 'approved' | 'approved with --yes' | 'refused' | 'refused: n
 function historyLine(plan: JobRun | undefined, reach: GitHubReach): string {
   const target = plan?.steps.find((step) => step.id === 'target');
   const source = target?.outputs['history-source'];
-  if (source === 'ledger') return `the deployment ledger (GitHub not used: ${reach.reason})`;
+  if (source === 'ledger')
+    return reach.reachable
+      ? 'the deployment ledger (GitHub answered when the command started, but not when the plan read the history: the plan below says why)'
+      : `the deployment ledger (GitHub not used: ${reach.reason})`;
   if (source === 'github') return `GitHub's deployments (${reach.apiUrl})`;
   return `not read (the plan did not get that far; GitHub: ${reach.reachable ? 'reachable' : reach.reason})`;
+}
+
+/**
+ * Where the rollback's deploy is recorded. GitHub lost during the run is no reason to stop a
+ * rollback, and the record cannot be read from anywhere else: the ledger keeps it, and `sync` makes
+ * it a GitHub deployment later. `after` is GitHub asked again once the run ended.
+ */
+function deploymentLine(
+  run: WorkflowRun,
+  reach: GitHubReach,
+  after: GitHubReach | undefined,
+  ledger: string,
+): string | undefined {
+  const redeploy = run.jobs.rollback?.steps.find((step) => step.id === 'redeploy');
+  if (!redeploy || redeploy.outcome === 'skipped') return undefined;
+  const id = redeploy.outputs['deployment-id'];
+  if (id) return `GitHub deployment ${id}`;
+  const queued = `in the deployment ledger ${ledger || '(no ROLLBACK_LEDGER!)'} only, for \`rollback-actions sync\``;
+  if (!reach.reachable) return `${queued} (GitHub not used)`;
+  return `${queued}: GitHub was lost during the run (${after && !after.reachable ? `at its end: ${after.reason}` : 'it answers again now'})`;
 }
 
 /** compute's latest-backup output (a ledger backup entry as JSON) in one line. */
@@ -80,9 +103,11 @@ function incidentRecord(
   command: WorkflowCommand,
   run: WorkflowRun,
   reach: GitHubReach,
+  after: GitHubReach | undefined,
   gate: GateDecision | undefined,
   version: string,
 ): string {
+  const deployment = deploymentLine(run, reach, after, command.settings.vars.ROLLBACK_LEDGER ?? '');
   const plan = run.jobs.plan;
   const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
   const restoredFrom = run.jobs.rollback?.steps.find((step) => step.id === 'restore')?.outputs['backup-source'];
@@ -96,6 +121,7 @@ function incidentRecord(
     `| Release history | ${historyLine(plan, reach)} |`,
     ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
     ...(restoredFrom ? [`| Database restored from | ${restoredFrom} |`] : []),
+    ...(deployment ? [`| Rollback recorded | ${deployment} |`] : []),
     `| Environment gate | ${gate ?? 'not reached'} |`,
     `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
     '',
@@ -202,9 +228,17 @@ export async function runWorkflowCommand(command: WorkflowCommand): Promise<numb
     rmSync(runRoot, { recursive: true, force: true });
   }
 
+  // GitHub answered at the start: is it still there? (A deployment it did not take waits for sync.)
+  const after = reach.reachable
+    ? await probeGitHub(reach.apiUrl, command.repository, settings.secrets.GITHUB_TOKEN)
+    : undefined;
+  if (after && !after.reachable)
+    say(
+      `GitHub: lost during the run (${after.reason}); what it did not take is in the deployment ledger: run \`rollback-actions sync\` when it answers.`,
+    );
   mkdirSync(folder, { recursive: true });
   const files: Record<string, string> = {
-    'incident-record.md': incidentRecord(command, run, reach, gate, version),
+    'incident-record.md': incidentRecord(command, run, reach, after, gate, version),
     'timeline.txt': `${timeline(run, run.startedAt).join('\n')}\n`,
     'log.txt': `${log.join('\n')}\n`,
     'run.json': `${JSON.stringify(run, null, 2)}\n`,

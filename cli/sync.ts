@@ -56,6 +56,25 @@ export function unsyncedDeploys(entries: readonly LedgerEntry[], environment?: s
   return found;
 }
 
+/**
+ * Smoke verdicts GitHub did not take (it was lost between the redeploy, which made the deployment,
+ * and the smoke test): the deployment stays in_progress there until sync writes them. A verdict is
+ * written once: a sync line naming the deployment with a status settles it.
+ */
+export function pendingStatuses(entries: readonly LedgerEntry[], environment?: string): SmokeEntry[] {
+  const settled = new Set(
+    entries.flatMap((entry) => (entry.type === 'sync' && entry.status ? [entry.githubDeploymentId] : [])),
+  );
+  return entries.filter(
+    (entry): entry is SmokeEntry =>
+      entry.type === 'smoke' &&
+      entry.githubStatusPending === true &&
+      entry.githubDeploymentId !== undefined &&
+      !settled.has(entry.githubDeploymentId) &&
+      (environment === undefined || entry.environment === environment),
+  );
+}
+
 /** A deploy's final status on GitHub: success only when it succeeded and its smoke test, if one ran, passed. */
 export function succeeded({ deploy, smoke }: Unsynced): boolean {
   return deploy.success && smoke?.result !== 'fail';
@@ -64,15 +83,17 @@ export function succeeded({ deploy, smoke }: Unsynced): boolean {
 export async function runSync(command: SyncCommand): Promise<number> {
   const { print } = command;
   const ledger = { path: path.resolve(command.ledger), executor: localExecutor };
-  const pending = unsyncedDeploys(await readLedger(ledger), command.environment);
-  if (pending.length === 0) {
-    print(`sync: every deploy in ${ledger.path} is already a GitHub deployment; nothing to record.`);
+  const entries = await readLedger(ledger);
+  const pending = unsyncedDeploys(entries, command.environment);
+  const verdicts = pendingStatuses(entries, command.environment);
+  if (pending.length === 0 && verdicts.length === 0) {
+    print(`sync: every deploy in ${ledger.path} is already a GitHub deployment with its verdict; nothing to record.`);
     return EXIT.ok;
   }
   const reach = await probeGitHub(command.apiUrl, command.repository, command.token);
   if (!reach.reachable) {
     print(
-      `sync: ${pending.length} deploy(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`,
+      `sync: ${pending.length} deploy(s) and ${verdicts.length} smoke verdict(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`,
     );
     return EXIT.workflowFailed;
   }
@@ -120,6 +141,34 @@ export async function runSync(command: SyncCommand): Promise<number> {
       `sync: ${deploy.environment} ${deploy.tag} (${deploy.time}, ${verdict}) -> GitHub deployment ${id}, ${success ? 'success' : 'failure'}`,
     );
   }
-  print(`sync: ${pending.length} deployment(s) recorded on GitHub for ${command.repository}.`);
+  for (const smoke of verdicts) {
+    const id = smoke.githubDeploymentId!;
+    const deploy = entries.find(
+      (entry): entry is DeployEntry => entry.type === 'deploy' && entry.githubDeploymentId === id,
+    );
+    const environment = smoke.environment ?? deploy?.environment;
+    if (!environment)
+      throw new UsageError(
+        `the ledger's smoke verdict of ${smoke.time} for GitHub deployment ${id} names no environment, so its status cannot be written`,
+      );
+    const success = smoke.result === 'pass';
+    await completeDeployment(client, { owner, repo }, id, environment, success, {
+      description: `smoke test ${success ? 'passed' : 'failed'} (${smoke.failed} of ${smoke.checks} checks failed, ${smoke.time}, while GitHub was unreachable)`,
+    });
+    await appendLedger(ledger, {
+      type: 'sync',
+      environment,
+      deployTime: deploy?.time ?? smoke.time,
+      tag: deploy?.tag ?? smoke.tag ?? '',
+      githubDeploymentId: id,
+      status: success ? 'success' : 'failure',
+    });
+    print(
+      `sync: GitHub deployment ${id} (${environment} ${deploy?.tag ?? smoke.tag ?? ''}) -> ${success ? 'success' : 'failure'}, the smoke verdict of ${smoke.time}`,
+    );
+  }
+  print(
+    `sync: ${pending.length} deployment(s) recorded and ${verdicts.length} verdict(s) written on GitHub for ${command.repository}.`,
+  );
   return EXIT.ok;
 }

@@ -42,11 +42,12 @@ export class Terminal {
   /**
    * Runs `bash <script>` in the session (the script, not its contents, is what appears typed: the
    * environment it exports stays off the screen, as an operator's sourced env file does). When
-   * `prompt` shows, types `answer` and Enter. Resolves with the exit status and what was shown.
+   * `prompt` shows, runs `whilePrompted` (what happens in the world while the operator reads the
+   * plan), then types `answer` and Enter. Resolves with the exit status and what was shown.
    */
   async run(
     script: string,
-    options: { prompt?: string; answer?: string; timeoutMs?: number } = {},
+    options: { prompt?: string; answer?: string; timeoutMs?: number; whilePrompted?: () => Promise<void> } = {},
   ): Promise<TerminalRun> {
     const rcFile = path.join(this.dir, `rc-${++this.count}`);
     const before = this.output().length;
@@ -60,6 +61,7 @@ export class Terminal {
         );
       if (!answered && this.output().slice(before).includes(options.prompt!)) {
         answered = true;
+        await options.whilePrompted?.();
         await this.tmux('send-keys', '-t', 'operator', options.answer ?? 'y', 'Enter');
       }
       await new Promise((resolve) => setTimeout(resolve, 250));

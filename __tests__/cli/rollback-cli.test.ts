@@ -372,7 +372,9 @@ describe('rollback-actions, the break-glass command', () => {
     const sync = await terminal.run(
       script('sync-1', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]),
     );
-    expect(sync.output).toContain(`sync: 1 deployment(s) recorded on GitHub for ${APP_REPOSITORY}.`);
+    expect(sync.output).toContain(
+      `sync: 1 deployment(s) recorded and 0 verdict(s) written on GitHub for ${APP_REPOSITORY}.`,
+    );
     expect(sync.exitCode).toBe(0);
     const created = world.github.deployments.deployments.slice(before);
     expect(
@@ -535,13 +537,75 @@ describe('rollback-actions, the break-glass command', () => {
     expect(record).toContain(`sha256:${preDeploy.outputs.checksum}) |`);
   }, 900_000);
 
+  it('GitHub lost mid-run (the stand-in stopped while the operator reads the plan): the plan read GitHub, the rollback still runs, and its deploy waits in the ledger for sync, as the record says', async () => {
+    await world.github.server.start();
+    const env = { ...operatorEnv(), GITHUB_API_URL: world.github.server.baseUrl };
+    // GitHub catches up with the rollbacks done while it was down, so its deployments know the last good release.
+    const catchUp = await terminal.run(
+      script('sync-catch-up', env, ['sync', '--ledger', ledger, '--repository', APP_REPOSITORY]),
+    );
+    expect(catchUp.exitCode).toBe(0);
+    await deployBrokenRelease(true);
+    const target = 'v1.1.0';
+    const before = world.github.deployments.deployments.length;
+    const records = recordDir('mid-run');
+    const run = await terminal.run(script('rollback-mid-run', env, rollbackArgs(records)), {
+      prompt: `Approve "Roll back to ${target}" in production? [y/N]`,
+      answer: 'y',
+      whilePrompted: () => world.github.server.stop(),
+    });
+    expect(run.output).toContain('the release history comes from its deployments');
+    // redeploy-tag could not make the GitHub deployment: an outage, not a permission to fix.
+    expect(run.output).toContain(
+      `GitHub did not answer: the deploy is recorded in the deployment ledger ${ledger} without a GitHub deployment, and \`rollback-actions sync\` records it on GitHub when GitHub answers again.`,
+    );
+    expect(run.output).toMatch(
+      /GitHub: lost during the run \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/,
+    );
+    expect(run.exitCode).toBe(0);
+    expect(await world.appState()).toMatchObject({ runningTag: target, healthStatus: 200, healthVersion: target });
+    const record = readRecord(records);
+    expect(record).toContain("| Release history | GitHub's deployments");
+    expect(record).toMatch(
+      new RegExp(
+        `\\| Rollback recorded \\| in the deployment ledger ${ledger} only, for \`rollback-actions sync\`: GitHub was lost during the run \\(at its end: http://127\\.0\\.0\\.1:\\d+ did not answer \\(ECONNREFUSED\\)\\) \\|`,
+      ),
+    );
+    expect(record).toContain('| Conclusion | success |');
+    const [deploy, smoke] = ledgerEntries().slice(-2);
+    expect(deploy).toMatchObject({ type: 'deploy', tag: target, from: 'v1.3.0', success: true });
+    expect(deploy).not.toHaveProperty('githubDeploymentId');
+    expect(smoke).toMatchObject({ type: 'smoke', tag: target, result: 'pass' });
+    expect(world.github.deployments.deployments.length).toBe(before);
+
+    await world.github.server.start();
+    const sync = await terminal.run(
+      script('sync-mid-run', { ...env, GITHUB_API_URL: world.github.server.baseUrl }, [
+        'sync',
+        '--ledger',
+        ledger,
+        '--repository',
+        APP_REPOSITORY,
+      ]),
+    );
+    expect(sync.exitCode).toBe(0);
+    expect(sync.output).toContain(
+      `sync: 1 deployment(s) recorded and 0 verdict(s) written on GitHub for ${APP_REPOSITORY}.`,
+    );
+    expect(
+      world.github.deployments.deployments
+        .slice(before)
+        .map((deployment) => [deployment.ref, deployment.statuses.map((status) => status.state)]),
+    ).toEqual([[target, ['success']]]);
+  }, 900_000);
+
   it('never shows a secret, given by environment or by file, in the terminal or the written records', () => {
     const values = [token, smokeToken, new URL(world.database.url).password, world.database.url];
     const places = [
       ['the terminal', terminal.output()] as const,
       ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const),
     ];
-    // The records exist (nine runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database, restore), and the secrets reached the workflow (it needed them to roll back).
+    // The records exist (ten runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database, restore, mid-run), and the secrets reached the workflow (it needed them to roll back).
     expect(places.length).toBeGreaterThan(8 * 4);
     const leaks = places.flatMap(([where, text]) =>
       values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`),

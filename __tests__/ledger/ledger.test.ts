@@ -12,6 +12,8 @@ import {
   type LedgerEntry,
 } from '../../shared/ledger/ledger.js';
 import { runAction } from '../../testkit/action-harness.js';
+import { REPO_ROOT } from '../../scripts/actions.js';
+import { runProcess } from '../../shared/process.js';
 import { createTestDatabase, type TestDatabase } from '../../testkit/database.js';
 import { dockerEnv } from '../../testkit/demo-app.js';
 import { startFakeGitHub } from '../../testkit/github-api/index.js';
@@ -282,6 +284,108 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
     });
   });
 
+  it('GitHub lost after the command started (the stand-in stopped): the read falls back to the ledger and says so; without a ledger, or on a refusal, it stays an error', async () => {
+    const inputs = { ledger: ledgerFile, environment: 'production', target: 'last-successful-deployment' };
+    // A refusal is a setting to fix, not an outage: no fallback.
+    expectRefused(
+      await compute(repo.dir, { ...inputs, 'github-token': 'ghs_wrong' }, { env: fake.server.env() }),
+      /^GitHub rejected github-token while /,
+    );
+    const gone = fake.server.env();
+    await fake.server.stop();
+    try {
+      const plan = await compute(repo.dir, { ...inputs, 'github-token': TOKEN }, { env: gone });
+      expectSuccess(plan);
+      expect(plan.outputs).toMatchObject({
+        'current-tag': 'v1.3.0',
+        'target-tag': 'v1.1.0',
+        'history-source': 'ledger',
+      });
+      expect(plan.warnings).toEqual([
+        expect.stringMatching(
+          /^GitHub did not answer while listing (releases|tags) of \S+: .*ECONNREFUSED.*\. The deployment history is read from the deployment ledger instead\.$/,
+        ),
+      ]);
+      expect(plan.summary).toMatch(
+        /GitHub did not answer while .*: the history below comes from the deployment ledger instead\./,
+      );
+      expect(plan.summary).toContain(
+        `Deployment history read from the deployment ledger ${ledgerFile} (5 entries), not from GitHub.`,
+      );
+      const withoutLedger = await compute(
+        repo.dir,
+        { environment: 'production', target: 'last-successful-deployment', 'github-token': TOKEN },
+        { env: gone },
+      );
+      expect(withoutLedger.exitCode).toBe(1);
+      expect(withoutLedger.errors).toEqual([expect.stringMatching(/^GitHub did not answer while /)]);
+    } finally {
+      await fake.server.start();
+    }
+  });
+
+  it('GitHub lost between the redeploy (which made the deployment) and the smoke test: the verdict waits in the ledger, and rollback-actions sync writes it once', async () => {
+    const deployed = await redeploy('v1.2.0', { 'complete-deployment': 'false' });
+    expect(deployed.errors).toEqual([]);
+    const id = Number(deployed.outputs['deployment-id']);
+    const statesOf = () =>
+      fake.deployments.deployments.find((deployment) => deployment.id === id)?.statuses.map((status) => status.state);
+    expect(statesOf()).toEqual(['in_progress']);
+    const gone = fake.server.env();
+    await fake.server.stop();
+    const verdict = await runAction('smoke-test', {
+      inputs: {
+        url: `${project.baseUrl}/health`,
+        'deployment-id': String(id),
+        environment: 'production',
+        ledger: ledgerFile,
+        'ledger-tag': 'v1.2.0',
+      },
+      env: gone,
+      githubToken: TOKEN,
+    });
+    await fake.server.start();
+    expect(verdict.outputs.passed).toBe('true');
+    expect(verdict.warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Could not mark GitHub deployment ${id} success: .*ECONNREFUSED.*\\. GitHub did not answer: with a ledger, the verdict is kept there and \`rollback-actions sync\` marks the deployment when GitHub answers again\\.$`,
+        ),
+      ),
+    ]);
+    expect(readLines(ledgerFile).at(-1)).toMatchObject({
+      type: 'smoke',
+      result: 'pass',
+      githubDeploymentId: id,
+      githubStatusPending: true,
+    });
+    expect(statesOf()).toEqual(['in_progress']);
+
+    const sync = () =>
+      runProcess(
+        'node',
+        [path.join(REPO_ROOT, 'dist', 'cli', 'index.js'), 'sync', '--ledger', ledgerFile, '--repository', 'acme/shop'],
+        {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITHUB_TOKEN: TOKEN, GITHUB_API_URL: fake.server.baseUrl },
+        },
+      );
+    const first = await sync();
+    expect(first.stdout).toContain(
+      `sync: GitHub deployment ${id} (production v1.2.0) -> success, the smoke verdict of `,
+    );
+    expect(first.stdout).toContain('sync: 0 deployment(s) recorded and 1 verdict(s) written on GitHub for acme/shop.');
+    expect(statesOf()).toEqual(['in_progress', 'success']);
+    expect(readLines(ledgerFile).at(-1)).toMatchObject({
+      type: 'sync',
+      githubDeploymentId: id,
+      status: 'success',
+      tag: 'v1.2.0',
+    });
+    const second = await sync();
+    expect(second.stdout).toContain('nothing to record');
+    expect(statesOf()).toEqual(['in_progress', 'success']);
+  });
+
   it("the rollback over SSH lands in the deploy host's ledger", async () => {
     const remoteLedger = path.join(scratch, 'deploy-host', 'ops', 'rollback-ledger.jsonl');
     const result = await runAction('redeploy-tag', {
@@ -545,5 +649,110 @@ describe('pgBackRest restore points in the ledger on the database host (over SSH
     });
     expectSuccess(staging);
     expect(staging.outputs['pre-deploy-restore-point-lsn']).toBe('');
+  });
+});
+
+describe("restore-db without an artifact service: an exact artifact name, and the fallback to backup-db's default dir", () => {
+  let database: TestDatabase;
+  let ledgerFile: string;
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger_named');
+    ledgerFile = path.join(scratch, 'named-ledger.jsonl');
+    await database.query('CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)');
+  });
+  afterAll(() => database?.drop());
+
+  const items = async () =>
+    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  /** A backup named `name` of label production, recorded in the ledger, kept where `env` says (no artifact service). */
+  const backup = async (name: string, env: Record<string, string>, extra: Record<string, string> = {}) => {
+    const result = await runAction('backup-db', {
+      inputs: {
+        'database-url': database.url,
+        label: 'production',
+        ledger: ledgerFile,
+        'artifact-name': name,
+        ...extra,
+      },
+      env,
+    });
+    expect(result.errors).toEqual([]);
+    return result;
+  };
+  const restore = (inputs: Record<string, string>, env: Record<string, string>, githubToken = '') =>
+    runAction('restore-db', {
+      inputs: { 'database-url': database.url, mode: 'replace', 'safety-backup': 'false', ...inputs },
+      env,
+      githubToken,
+    });
+
+  it('an exact artifact-name restores that backup from ROLLBACK_BACKUP_DIR, not the newest; a name not there restores nothing', async () => {
+    const env = { ROLLBACK_BACKUP_DIR: path.join(scratch, 'named-backups') };
+    await database.query("INSERT INTO orders VALUES (1, 'first')");
+    const older = await backup('db-backup-production-older', env);
+    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    await backup('db-backup-production-newer', env);
+    await database.query('DELETE FROM orders');
+
+    const restored = await restore({ 'artifact-name': 'db-backup-production-older' }, env);
+    expect(restored.errors).toEqual([]);
+    expect(await items()).toEqual(['first']);
+    expect(restored.outputs.checksum).toBe(older.outputs.checksum);
+    expect(restored.outputs['backup-source']).toBe(
+      `${path.basename(older.outputs.path)} in the local backup dir ${env.ROLLBACK_BACKUP_DIR} (ROLLBACK_BACKUP_DIR)`,
+    );
+
+    // A prefix of a kept name is not that name.
+    const absent = await restore({ 'artifact-name': 'db-backup-production-old' }, env);
+    expect(absent.exitCode).toBe(1);
+    expect(absent.errors[0]).toMatch(
+      /^No backup named "db-backup-production-old" is in the local backup dir .* \(ROLLBACK_BACKUP_DIR\)\. Nothing was restored\./,
+    );
+    expect(await items()).toEqual(['first']);
+  });
+
+  it("without ROLLBACK_BACKUP_DIR and with GitHub down, restore-db falls back to backup-db's default dir: the latest of a label only as the ledger names it, an exact name as given", async () => {
+    // backup-db with upload: false off a runner keeps its backups in $RUNNER_TEMP/rollback-backups, shared here by both steps.
+    const runnerTemp = mkdtempSync(path.join(scratch, 'runner-temp-'));
+    const defaultDir = path.join(runnerTemp, 'rollback-backups');
+    await database.query("DELETE FROM orders; INSERT INTO orders VALUES (1, 'kept')");
+    const first = await backup('db-backup-production-first', { RUNNER_TEMP: runnerTemp }, { upload: 'false' });
+    expect(path.dirname(first.outputs.path)).toBe(defaultDir);
+    await database.query("INSERT INTO orders VALUES (2, 'also kept')");
+    const latest = await backup('db-backup-production-latest', { RUNNER_TEMP: runnerTemp }, { upload: 'false' });
+    await database.query('DELETE FROM orders');
+
+    const github = await startFakeGitHub({ token: 'ghs_down' });
+    const env = { RUNNER_TEMP: runnerTemp, ...github.server.env() };
+    await github.server.stop();
+    const latestInputs = { 'artifact-name': 'latest', label: 'production' };
+
+    // No ledger: an older backup in the dir could pass for the latest, so the artifact error stands.
+    const unnamed = await restore(latestInputs, env, 'ghs_down');
+    expect(unnamed.exitCode).toBe(1);
+    expect(unnamed.warnings.join('\n')).not.toContain('restoring');
+    expect(await items()).toEqual([]);
+
+    const restored = await restore({ ...latestInputs, ledger: ledgerFile }, env, 'ghs_down');
+    expect(restored.errors).toEqual([]);
+    expect(await items()).toEqual(['kept', 'also kept']);
+    expect(restored.outputs.checksum).toBe(latest.outputs.checksum);
+    expect(restored.warnings).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^The artifact could not be read \\(.+\\); restoring ${path.basename(latest.outputs.path)} in the local backup dir ${defaultDir} \\(backup-db's default dir\\), the latest backup of label "production" in the deployment ledger ${ledgerFile} .* instead\\.$`,
+        ),
+      ),
+    );
+
+    // An exact name needs no ledger: it is that backup.
+    await database.query('DELETE FROM orders');
+    const named = await restore({ 'artifact-name': 'db-backup-production-first' }, env);
+    expect(named.errors).toEqual([]);
+    expect(named.outputs['backup-source']).toBe(
+      `${path.basename(first.outputs.path)} in the local backup dir ${defaultDir} (backup-db's default dir)`,
+    );
+    expect(await items()).toEqual(['kept']);
+    expect(named.outputs.checksum).toBe(first.outputs.checksum);
   });
 });

@@ -88,12 +88,77 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
     expect(computeSsh(outputs)).toEqual({ 'current-from-swarm-service': 'shop_api', ...NO_SSH });
   });
 
-  it('opens no SSH connection for compose, even with ssh-host set', async () => {
+  it('opens no SSH connection for compose without a ledger, even with ssh-host set', async () => {
     const outputs = await settingsOutputs({
       ...SWARM,
       ROLLBACK_REDEPLOY_STRATEGY: 'compose',
       ROLLBACK_SSH_HOST: 'deploy.internal',
     });
     expect(computeSsh(outputs)).toEqual({ 'current-from-swarm-service': '', ...NO_SSH });
+  });
+});
+
+/**
+ * The deployment ledger lives where redeploy-tag writes it: on ssh-host when the services run there.
+ * The plan reads it there (compute's ssh-* inputs are one deploy host: the swarm manager and the
+ * ledger's host), and the rollback's smoke verdict is appended there too, next to its deploy.
+ */
+describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', () => {
+  const LEDGER = { ROLLBACK_LEDGER: 'ops/deployments.jsonl' };
+  const COMPOSE_OVER_SSH = { ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ROLLBACK_SSH_HOST: 'deploy.internal' };
+  const rollbackSteps = (
+    parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8')) as {
+      jobs: { rollback: { steps: Step[] } };
+    }
+  ).jobs.rollback.steps;
+  const SSH_INPUTS = ['ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'ledger'];
+
+  /** A rollback-job step's ledger and SSH inputs, evaluated from the plan's outputs and the variables. */
+  function ledgerHost(action: string, vars: Record<string, string>, plan: Record<string, string>) {
+    const step = rollbackSteps.find((candidate) => candidate.uses === `./actions/${action}`)?.with ?? {};
+    const contexts = {
+      vars,
+      needs: {
+        plan: { outputs: { ...plan, 'known-hosts': plan['ssh-host'] ? 'deploy.internal ssh-ed25519 AAAA' : '' } },
+      },
+      secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' },
+    };
+    return Object.fromEntries(
+      SSH_INPUTS.map((name) => [name, interpolateString(step[name] ?? '', contexts, NO_STATUS)]),
+    );
+  }
+
+  it('compute reads the ledger on ssh-host with the deploy key, for compose too', async () => {
+    const outputs = await settingsOutputs({ ...COMPOSE_OVER_SSH, ...LEDGER });
+    expect(computeSsh(outputs)).toEqual({
+      'current-from-swarm-service': '',
+      'ssh-host': 'deploy.internal',
+      'ssh-user': 'deploy',
+      'ssh-key': 'PRIVATE KEY',
+    });
+    expect(interpolateString(computeInputs.ledger, { vars: LEDGER }, NO_STATUS)).toBe(LEDGER.ROLLBACK_LEDGER);
+  });
+
+  it('without ssh-host the ledger is read on the runner, and no SSH input is passed', async () => {
+    const outputs = await settingsOutputs({ ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ...LEDGER });
+    expect(computeSsh(outputs)).toEqual({ 'current-from-swarm-service': '', ...NO_SSH });
+  });
+
+  it("the rollback's smoke verdict goes into the ledger on the host redeploy-tag writes its deploy to", async () => {
+    const plan = await settingsOutputs({ ...COMPOSE_OVER_SSH, ...LEDGER });
+    const deploy = ledgerHost('redeploy-tag', LEDGER, plan);
+    expect(deploy).toEqual({
+      'ssh-host': 'deploy.internal',
+      'ssh-user': 'deploy',
+      'ssh-key': 'PRIVATE KEY',
+      'known-hosts': 'deploy.internal ssh-ed25519 AAAA',
+      ledger: LEDGER.ROLLBACK_LEDGER,
+    });
+    expect(ledgerHost('smoke-test', LEDGER, plan)).toEqual(deploy);
+    // On the runner without ssh-host; and with no ledger, smoke-test gets no SSH input at all (it refuses ssh-host without a ledger).
+    const runner = await settingsOutputs({ ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ...LEDGER });
+    const local = { 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '', ledger: LEDGER.ROLLBACK_LEDGER };
+    expect(ledgerHost('smoke-test', LEDGER, runner)).toEqual(local);
+    expect(ledgerHost('smoke-test', {}, plan)).toEqual({ ...local, ledger: '' });
   });
 });

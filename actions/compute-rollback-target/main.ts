@@ -4,7 +4,8 @@ import { emitEvent } from '../../shared/events.js';
 import { planDigest } from '../../shared/migrations/plan-digest.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
-import { githubClient } from '../../shared/releases/github.js';
+import { GitHubUnreachableError, githubClient } from '../../shared/releases/github.js';
+import type { GitHubClient } from '../../shared/github/deployments.js';
 import { writeSummary } from '../../shared/summary.js';
 import { localExecutor } from '../../shared/engine/executor.js';
 import { alembicEnv } from '../../shared/migrations/tools/alembic-command.js';
@@ -181,11 +182,20 @@ function ledgerNotes(
   return [read, latest, ...restorePoint];
 }
 
-export async function run(): Promise<void> {
-  const inputs = readComputeInputs();
-  // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
-  const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
-  const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+interface History {
+  sources: Sources;
+  catalog: TagCatalog;
+  current: CurrentVersion;
+  target: TargetChoice;
+  ledger?: LedgerHistory;
+}
+
+/** The tags, what runs now and the target: from GitHub with a client, from the checkout and the ledger without. */
+async function readHistory(
+  inputs: ComputeInputs,
+  client: GitHubClient | undefined,
+  openLedger: () => Promise<LedgerHistory | undefined>,
+): Promise<History> {
   const sources = await openSources(inputs, client);
   const catalog = await collectTags(sources, inputs.tagScheme);
   if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
@@ -197,10 +207,32 @@ export async function run(): Promise<void> {
       },
     );
   }
-
-  const ledger = await openLedgerHistory(inputs);
+  const ledger = await openLedger();
   const current = await resolveCurrent(inputs, catalog, client, ledger);
   const target = await resolveTarget(inputs, catalog, current, client, ledger);
+  return { sources, catalog, current, target, ledger };
+}
+
+export async function run(): Promise<void> {
+  const inputs = readComputeInputs();
+  // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
+  const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
+  const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+  let ledgerRead: Promise<LedgerHistory | undefined> | undefined;
+  const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs));
+  let history: History;
+  let githubLost: string | undefined;
+  try {
+    history = await readHistory(inputs, client, openLedger);
+  } catch (error) {
+    // GitHub down while it was asked (it may have answered a moment before): a read, so the ledger
+    // can answer it instead, and the summary says so. A refusal (401/403/404) stays an error.
+    if (!(error instanceof GitHubUnreachableError) || !(await openLedger())) throw error;
+    githubLost = error.message;
+    core.warning(`${githubLost}. The deployment history is read from the deployment ledger instead.`);
+    history = await readHistory(inputs, undefined, openLedger);
+  }
+  const { sources, catalog, current, target, ledger } = history;
   const historySource = historySourceOf(current, target, ledger);
   const backup = ledgerBackup(ledger);
   const preDeployPoint = ledgerPreDeployPoint(ledger, current.release.tag);
@@ -289,6 +321,7 @@ export async function run(): Promise<void> {
       notes: [
         ...sources.notes,
         ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
+        ...(githubLost ? [`${githubLost}: the history below comes from the deployment ledger instead.`] : []),
         ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
         ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
       ],

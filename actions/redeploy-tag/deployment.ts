@@ -8,6 +8,7 @@ import {
   type GitHubClient,
 } from '../../shared/github/deployments.js';
 import { deploymentLogUrl } from '../../shared/github/log-url.js';
+import { gitHubDidNotAnswer } from '../../shared/github/no-answer.js';
 
 /**
  * The redeploy's GitHub deployment. Recording it must never stand in the way of the rollback
@@ -22,6 +23,14 @@ export interface DeploymentRecorder {
 const PERMISSION_HINT =
   'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
 
+/** An outage is waited out (the ledger keeps the deploy for sync); a refusal is a permission to fix. */
+function notRecordedHint(error: unknown, ledger: string | undefined): string {
+  if (!gitHubDidNotAnswer(error)) return PERMISSION_HINT;
+  return ledger
+    ? `GitHub did not answer: the deploy is recorded in the deployment ledger ${ledger} without a GitHub deployment, and \`rollback-actions sync\` records it on GitHub when GitHub answers again.`
+    : 'GitHub did not answer: this deploy has no GitHub deployment (with a ledger, `rollback-actions sync` would record it later).';
+}
+
 export async function startDeploymentRecord(options: {
   token: string;
   environment: string;
@@ -30,6 +39,8 @@ export async function startDeploymentRecord(options: {
   payload: Record<string, unknown>;
   environmentUrl?: string;
   complete: boolean;
+  /** The deployment ledger this deploy is also recorded in: what `rollback-actions sync` records on GitHub later. */
+  ledger?: string;
 }): Promise<DeploymentRecorder> {
   const repository = repositoryFromEnv();
   if (!repository) {
@@ -56,7 +67,7 @@ export async function startDeploymentRecord(options: {
     core.info(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
   } catch (error) {
     core.warning(
-      `Could not record a GitHub deployment for "${options.environment}": ${errorMessage(error)}. ${PERMISSION_HINT}`,
+      `Could not record a GitHub deployment for "${options.environment}": ${errorMessage(error)}. ${notRecordedHint(error, options.ledger)}`,
     );
     return { finish: async () => undefined };
   }

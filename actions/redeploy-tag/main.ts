@@ -138,6 +138,7 @@ export async function run(): Promise<void> {
         payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
         environmentUrl: inputs.environmentUrl,
         complete: inputs.completeDeployment,
+        ledger: inputs.ledger,
       });
     } else if (inputs.environment)
       core.info(

@@ -69,7 +69,9 @@ export async function obtainBackup(source: BackupSource, workDir: string, ledger
     // Not on a runner: a backup taken on this machine may be in backup-db's default dir. For "the
     // latest of a label" only when the ledger names it: an older backup is not the latest.
     if (artifactServiceAvailable() || (source.kind === 'latest-artifact' && !ledger)) throw error;
-    const local = await fromBackupDir(defaultBackupDir(), source, ledger).catch(() => undefined);
+    const local = await fromBackupDir(defaultBackupDir(), source, ledger, "backup-db's default dir").catch(
+      () => undefined,
+    );
     if (!local) throw error;
     core.warning(`The artifact could not be read (${errorMessage(error)}); restoring ${local.origin} instead.`);
     return local;
@@ -81,13 +83,19 @@ async function fromBackupDir(
   dir: string,
   source: Exclude<BackupSource, { kind: 'path' }>,
   ledger: string | undefined,
+  dirSource?: string,
 ): Promise<LocalBackup> {
   let found;
   if (source.kind === 'latest-artifact') {
     const entries = ledger ? await readLedger({ path: ledger, executor: localExecutor }) : [];
     const entry = latestBackupOfLabel(entries, source.label);
-    found = await findInBackupDir(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined);
-  } else found = await findInBackupDir(dir, { name: source.name });
+    found = await findInBackupDir(
+      dir,
+      { label: source.label },
+      ledger ? { path: ledger, entry } : undefined,
+      dirSource,
+    );
+  } else found = await findInBackupDir(dir, { name: source.name }, undefined, dirSource);
   return fromMetadata(found.metadataPath, found.origin);
 }
 

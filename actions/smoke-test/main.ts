@@ -86,21 +86,27 @@ export async function run(): Promise<void> {
     duration_ms: Math.round(result.durationMs),
     expected_version: inputs.expectedVersion,
   });
-  if (inputs.deployment) {
-    await recordDeploymentOutcome({
-      token: inputs.deployment.token,
-      deploymentId: inputs.deployment.id,
-      environment: inputs.deployment.environment,
-      environmentUrl: inputs.deployment.environmentUrl,
-      success: result.passed,
-      description: result.passed
-        ? `Smoke tests passed (${result.checks.length} checks)`
-        : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
-    });
-  }
+  const recorded = inputs.deployment
+    ? await recordDeploymentOutcome({
+        token: inputs.deployment.token,
+        deploymentId: inputs.deployment.id,
+        environment: inputs.deployment.environment,
+        environmentUrl: inputs.deployment.environmentUrl,
+        success: result.passed,
+        description: result.passed
+          ? `Smoke tests passed (${result.checks.length} checks)`
+          : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
+      })
+    : undefined;
 
   if (inputs.ledger)
-    await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
+    await recordInLedger(inputs.ledger, {
+      deploymentId: inputs.deployment?.id,
+      statusPending: inputs.deployment !== undefined && recorded === undefined,
+      passed: result.passed,
+      checks: result.checks.length,
+      failed: failed.length,
+    });
 
   if (result.passed) {
     core.info(
@@ -124,11 +130,9 @@ export async function run(): Promise<void> {
 /** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
 async function recordInLedger(
   ledger: NonNullable<SmokeInputs['ledger']>,
-  deploymentId: number | undefined,
-  passed: boolean,
-  checks: number,
-  failed: number,
+  verdict: { deploymentId?: number; statusPending: boolean; passed: boolean; checks: number; failed: number },
 ): Promise<void> {
+  const { deploymentId, passed, checks, failed } = verdict;
   let executor;
   try {
     executor = await openHostExecutor(ledger.ssh, process.cwd());
@@ -142,6 +146,8 @@ async function recordInLedger(
         checks,
         failed,
         githubDeploymentId: deploymentId,
+        // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
+        ...(verdict.statusPending ? { githubStatusPending: true as const } : {}),
       },
     );
   } catch (error) {

@@ -35858,10 +35858,13 @@ function matches(metadata, wanted) {
  * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
  * The checksum itself is verified by the caller, as for an artifact.
  */
-async function findInBackupDir(dir, wanted, ledger) {
+async function findInBackupDir(dir, wanted, ledger, 
+/** Why this dir: ROLLBACK_BACKUP_DIR, or backup-db's default dir. */
+dirSource = LOCAL_BACKUP_DIR_ENV) {
+    const where = `the local backup dir ${dir} (${dirSource})`;
     const names = await readdir(dir).catch(() => undefined);
     if (!names)
-        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+        throw new ActionError(`${where[0].toUpperCase()}${where.slice(1)} does not exist or cannot be read.`);
     const found = [];
     for (const name of names.filter(isMetadataFile)) {
         const metadataPath = path.join(dir, name);
@@ -35869,7 +35872,6 @@ async function findInBackupDir(dir, wanted, ledger) {
         if (metadata && matches(metadata, wanted))
             found.push({ metadataPath, metadata });
     }
-    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
     const named = 'label' in wanted ? ledger?.entry : undefined;
     if (named?.checksum) {
         const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();

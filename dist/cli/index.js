@@ -42515,10 +42515,13 @@ function matches(metadata, wanted) {
  * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
  * The checksum itself is verified by the caller, as for an artifact.
  */
-async function findInBackupDir(dir, wanted, ledger) {
+async function findInBackupDir(dir, wanted, ledger, 
+/** Why this dir: ROLLBACK_BACKUP_DIR, or backup-db's default dir. */
+dirSource = LOCAL_BACKUP_DIR_ENV) {
+    const where = `the local backup dir ${dir} (${dirSource})`;
     const names = await readdir(dir).catch(() => undefined);
     if (!names)
-        throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+        throw new ActionError(`${where[0].toUpperCase()}${where.slice(1)} does not exist or cannot be read.`);
     const found = [];
     for (const name of names.filter(isMetadataFile)) {
         const metadataPath = path.join(dir, name);
@@ -42526,7 +42529,6 @@ async function findInBackupDir(dir, wanted, ledger) {
         if (metadata && matches(metadata, wanted))
             found.push({ metadataPath, metadata });
     }
-    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
     const named = 'label' in wanted ? ledger?.entry : undefined;
     if (named?.checksum) {
         const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();
@@ -42650,17 +42652,37 @@ function historyLine(plan, reach) {
     const target = plan?.steps.find((step) => step.id === 'target');
     const source = target?.outputs['history-source'];
     if (source === 'ledger')
-        return `the deployment ledger (GitHub not used: ${reach.reason})`;
+        return reach.reachable
+            ? 'the deployment ledger (GitHub answered when the command started, but not when the plan read the history: the plan below says why)'
+            : `the deployment ledger (GitHub not used: ${reach.reason})`;
     if (source === 'github')
         return `GitHub's deployments (${reach.apiUrl})`;
     return `not read (the plan did not get that far; GitHub: ${reach.reachable ? 'reachable' : reach.reason})`;
+}
+/**
+ * Where the rollback's deploy is recorded. GitHub lost during the run is no reason to stop a
+ * rollback, and the record cannot be read from anywhere else: the ledger keeps it, and `sync` makes
+ * it a GitHub deployment later. `after` is GitHub asked again once the run ended.
+ */
+function deploymentLine(run, reach, after, ledger) {
+    const redeploy = run.jobs.rollback?.steps.find((step) => step.id === 'redeploy');
+    if (!redeploy || redeploy.outcome === 'skipped')
+        return undefined;
+    const id = redeploy.outputs['deployment-id'];
+    if (id)
+        return `GitHub deployment ${id}`;
+    const queued = `in the deployment ledger ${ledger || '(no ROLLBACK_LEDGER!)'} only, for \`rollback-actions sync\``;
+    if (!reach.reachable)
+        return `${queued} (GitHub not used)`;
+    return `${queued}: GitHub was lost during the run (${after && !after.reachable ? `at its end: ${after.reason}` : 'it answers again now'})`;
 }
 /** compute's latest-backup output (a ledger backup entry as JSON) in one line. */
 function describeBackup(json) {
     const backup = JSON.parse(json);
     return `${backup.time} (${backup.appVersion ?? 'version unknown'}, schema ${backup.schemaVersion ?? '?'}): ${backup.location} ${backup.checksum ?? ''}`.trim();
 }
-function incidentRecord(command, run, reach, gate, version) {
+function incidentRecord(command, run, reach, after, gate, version) {
+    const deployment = deploymentLine(run, reach, after, command.settings.vars.ROLLBACK_LEDGER ?? '');
     const plan = run.jobs.plan;
     const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
     const restoredFrom = run.jobs.rollback?.steps.find((step) => step.id === 'restore')?.outputs['backup-source'];
@@ -42674,6 +42696,7 @@ function incidentRecord(command, run, reach, gate, version) {
         `| Release history | ${historyLine(plan, reach)} |`,
         ...(target['latest-backup'] ? [`| Latest backup (ledger) | ${describeBackup(target['latest-backup'])} |`] : []),
         ...(restoredFrom ? [`| Database restored from | ${restoredFrom} |`] : []),
+        ...(deployment ? [`| Rollback recorded | ${deployment} |`] : []),
         `| Environment gate | ${gate ?? 'not reached'} |`,
         `| Conclusion | ${run.conclusion}${run.startupFailure ? `: ${run.startupFailure}` : ''} |`,
         '',
@@ -42775,9 +42798,15 @@ async function runWorkflowCommand(command) {
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(runRoot, { recursive: true, force: true });
     }
+    // GitHub answered at the start: is it still there? (A deployment it did not take waits for sync.)
+    const after = reach.reachable
+        ? await probeGitHub(reach.apiUrl, command.repository, settings.secrets.GITHUB_TOKEN)
+        : undefined;
+    if (after && !after.reachable)
+        say(`GitHub: lost during the run (${after.reason}); what it did not take is in the deployment ledger: run \`rollback-actions sync\` when it answers.`);
     (0,external_node_fs_namespaceObject.mkdirSync)(folder, { recursive: true });
     const files = {
-        'incident-record.md': incidentRecord(command, run, reach, gate, version),
+        'incident-record.md': incidentRecord(command, run, reach, after, gate, version),
         'timeline.txt': `${timeline(run, run.startedAt).join('\n')}\n`,
         'log.txt': `${log.join('\n')}\n`,
         'run.json': `${JSON.stringify(run, null, 2)}\n`,
@@ -47919,6 +47948,19 @@ function unsyncedDeploys(entries, environment) {
     });
     return found;
 }
+/**
+ * Smoke verdicts GitHub did not take (it was lost between the redeploy, which made the deployment,
+ * and the smoke test): the deployment stays in_progress there until sync writes them. A verdict is
+ * written once: a sync line naming the deployment with a status settles it.
+ */
+function pendingStatuses(entries, environment) {
+    const settled = new Set(entries.flatMap((entry) => (entry.type === 'sync' && entry.status ? [entry.githubDeploymentId] : [])));
+    return entries.filter((entry) => entry.type === 'smoke' &&
+        entry.githubStatusPending === true &&
+        entry.githubDeploymentId !== undefined &&
+        !settled.has(entry.githubDeploymentId) &&
+        (environment === undefined || entry.environment === environment));
+}
 /** A deploy's final status on GitHub: success only when it succeeded and its smoke test, if one ran, passed. */
 function succeeded({ deploy, smoke }) {
     return deploy.success && smoke?.result !== 'fail';
@@ -47926,14 +47968,16 @@ function succeeded({ deploy, smoke }) {
 async function runSync(command) {
     const { print } = command;
     const ledger = { path: external_node_path_default().resolve(command.ledger), executor: localExecutor };
-    const pending = unsyncedDeploys(await readLedger(ledger), command.environment);
-    if (pending.length === 0) {
-        print(`sync: every deploy in ${ledger.path} is already a GitHub deployment; nothing to record.`);
+    const entries = await readLedger(ledger);
+    const pending = unsyncedDeploys(entries, command.environment);
+    const verdicts = pendingStatuses(entries, command.environment);
+    if (pending.length === 0 && verdicts.length === 0) {
+        print(`sync: every deploy in ${ledger.path} is already a GitHub deployment with its verdict; nothing to record.`);
         return EXIT.ok;
     }
     const reach = await probeGitHub(command.apiUrl, command.repository, command.token);
     if (!reach.reachable) {
-        print(`sync: ${pending.length} deploy(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`);
+        print(`sync: ${pending.length} deploy(s) and ${verdicts.length} smoke verdict(s) wait to be recorded, but GitHub cannot be used: ${reach.reason}. Nothing was changed; run sync again when it answers.`);
         return EXIT.workflowFailed;
     }
     const client = getOctokit(command.token, { baseUrl: command.apiUrl });
@@ -47972,7 +48016,27 @@ async function runSync(command) {
         });
         print(`sync: ${deploy.environment} ${deploy.tag} (${deploy.time}, ${verdict}) -> GitHub deployment ${id}, ${success ? 'success' : 'failure'}`);
     }
-    print(`sync: ${pending.length} deployment(s) recorded on GitHub for ${command.repository}.`);
+    for (const smoke of verdicts) {
+        const id = smoke.githubDeploymentId;
+        const deploy = entries.find((entry) => entry.type === 'deploy' && entry.githubDeploymentId === id);
+        const environment = smoke.environment ?? deploy?.environment;
+        if (!environment)
+            throw new UsageError(`the ledger's smoke verdict of ${smoke.time} for GitHub deployment ${id} names no environment, so its status cannot be written`);
+        const success = smoke.result === 'pass';
+        await completeDeployment(client, { owner, repo }, id, environment, success, {
+            description: `smoke test ${success ? 'passed' : 'failed'} (${smoke.failed} of ${smoke.checks} checks failed, ${smoke.time}, while GitHub was unreachable)`,
+        });
+        await appendLedger(ledger, {
+            type: 'sync',
+            environment,
+            deployTime: deploy?.time ?? smoke.time,
+            tag: deploy?.tag ?? smoke.tag ?? '',
+            githubDeploymentId: id,
+            status: success ? 'success' : 'failure',
+        });
+        print(`sync: GitHub deployment ${id} (${environment} ${deploy?.tag ?? smoke.tag ?? ''}) -> ${success ? 'success' : 'failure'}, the smoke verdict of ${smoke.time}`);
+    }
+    print(`sync: ${pending.length} deployment(s) recorded and ${verdicts.length} verdict(s) written on GitHub for ${command.repository}.`);
     return EXIT.ok;
 }
 

@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2290);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(279);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2290:
+/***/ 279:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39378,7 +39378,18 @@ async function completeDeployment(client, repository, deploymentId, environment,
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
+;// CONCATENATED MODULE: ./shared/github/no-answer.ts
+/**
+ * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
+ * a server error: an outage to wait out, unlike a refusal (401, 403, 404), which is a setting to fix.
+ */
+function gitHubDidNotAnswer(error) {
+    const status = error.status;
+    return status === undefined || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./shared/releases/github.ts
+
 
 
 /**
@@ -39396,6 +39407,16 @@ function currentRepository() {
     if (!repository)
         throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
     return repository;
+}
+/**
+ * GitHub did not answer (gitHubDidNotAnswer): a caller with another source (the deployment ledger)
+ * may read from there instead. A refusal is a setting to fix, never a reason to read elsewhere.
+ */
+class GitHubUnreachableError extends errors/* ActionError */.lZ {
+    constructor(what, detail, cause) {
+        super(`GitHub did not answer while ${what}: ${detail}`, { cause });
+        this.name = 'GitHubUnreachableError';
+    }
 }
 /** Turns HTTP failures into messages that say which permission or setting to check. */
 async function githubCall(what, call) {
@@ -39416,6 +39437,8 @@ async function githubCall(what, call) {
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        if (gitHubDidNotAnswer(error))
+            throw new GitHubUnreachableError(what, detail, error);
         throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
     }
 }
@@ -43399,6 +43422,8 @@ function healthcheckOf(spec) {
     const test = spec?.Healthcheck?.Test;
     return Boolean(test && test.length > 0 && test[0] !== 'NONE');
 }
+/** swarmkit's api/defaults: an update watches each new task for 5 s when update_config sets no monitor. */
+const DEFAULT_MONITOR_MS = 5_000;
 function parseService(json) {
     const spec = json.Spec;
     const image = spec.TaskTemplate.ContainerSpec?.Image ?? '';
@@ -43423,6 +43448,7 @@ function parseService(json) {
         healthcheck: healthcheckOf(spec.TaskTemplate.ContainerSpec),
         constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
         taskTemplate: JSON.stringify(spec.TaskTemplate),
+        monitorMs: spec.UpdateConfig?.Monitor ? spec.UpdateConfig.Monitor / 1e6 : DEFAULT_MONITOR_MS,
         labels,
     };
 }
@@ -45856,11 +45882,8 @@ function ledgerNotes(historySource, ledger, backup, point) {
         : [];
     return [read, latest, ...restorePoint];
 }
-async function run() {
-    const inputs = readComputeInputs();
-    // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
-    const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
-    const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+/** The tags, what runs now and the target: from GitHub with a client, from the checkout and the ledger without. */
+async function main_readHistory(inputs, client, openLedger) {
     const sources = await openSources(inputs, client);
     const catalog = await collectTags(sources, inputs.tagScheme);
     if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
@@ -45868,9 +45891,33 @@ async function run() {
             hint: 'If the tag exists on GitHub, check out with "fetch-depth: 0" (or pass github-token) so its tags are visible.',
         });
     }
-    const ledger = await openLedgerHistory(inputs);
+    const ledger = await openLedger();
     const current = await resolveCurrent(inputs, catalog, client, ledger);
     const target = await resolveTarget(inputs, catalog, current, client, ledger);
+    return { sources, catalog, current, target, ledger };
+}
+async function run() {
+    const inputs = readComputeInputs();
+    // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
+    const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
+    const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+    let ledgerRead;
+    const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs));
+    let history;
+    let githubLost;
+    try {
+        history = await main_readHistory(inputs, client, openLedger);
+    }
+    catch (error) {
+        // GitHub down while it was asked (it may have answered a moment before): a read, so the ledger
+        // can answer it instead, and the summary says so. A refusal (401/403/404) stays an error.
+        if (!(error instanceof GitHubUnreachableError) || !(await openLedger()))
+            throw error;
+        githubLost = error.message;
+        core/* warning */.$e(`${githubLost}. The deployment history is read from the deployment ledger instead.`);
+        history = await main_readHistory(inputs, undefined, openLedger);
+    }
+    const { sources, catalog, current, target, ledger } = history;
     const historySource = historySourceOf(current, target, ledger);
     const backup = ledgerBackup(ledger);
     const preDeployPoint = ledgerPreDeployPoint(ledger, current.release.tag);
@@ -45953,6 +46000,7 @@ async function run() {
         notes: [
             ...sources.notes,
             ...(schema?.targetSchemaFrom ? [`Target schema ${schema.targetSchema}: ${schema.targetSchemaFrom}.`] : []),
+            ...(githubLost ? [`${githubLost}: the history below comes from the deployment ledger instead.`] : []),
             ...ledgerNotes(historySource, ledger, backup, preDeployPoint),
             ...catalog.ignored.map((ignored) => `Ignored tag ${ignored.tag}: ${ignored.reason}.`),
         ],

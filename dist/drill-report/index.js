@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(254);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1722);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1584);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'drill-report');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1722:
+/***/ 1584:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28518,7 +28518,18 @@ function serializeOutput(value) {
 
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+;// CONCATENATED MODULE: ./shared/github/no-answer.ts
+/**
+ * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
+ * a server error: an outage to wait out, unlike a refusal (401, 403, 404), which is a setting to fix.
+ */
+function gitHubDidNotAnswer(error) {
+    const status = error.status;
+    return status === undefined || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./shared/releases/github.ts
+
 
 
 /**
@@ -28536,6 +28547,16 @@ function currentRepository() {
     if (!repository)
         throw new errors/* ActionError */.lZ(`GITHUB_REPOSITORY is "${process.env.GITHUB_REPOSITORY ?? ''}", not owner/repo: this must run inside a GitHub Actions job.`);
     return repository;
+}
+/**
+ * GitHub did not answer (gitHubDidNotAnswer): a caller with another source (the deployment ledger)
+ * may read from there instead. A refusal is a setting to fix, never a reason to read elsewhere.
+ */
+class GitHubUnreachableError extends errors/* ActionError */.lZ {
+    constructor(what, detail, cause) {
+        super(`GitHub did not answer while ${what}: ${detail}`, { cause });
+        this.name = 'GitHubUnreachableError';
+    }
 }
 /** Turns HTTP failures into messages that say which permission or setting to check. */
 async function githubCall(what, call) {
@@ -28556,6 +28577,8 @@ async function githubCall(what, call) {
         }
         if (status === 404)
             throw new errors/* ActionError */.lZ(`GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`);
+        if (gitHubDidNotAnswer(error))
+            throw new GitHubUnreachableError(what, detail, error);
         throw new errors/* ActionError */.lZ(`GitHub API call failed while ${what}: ${detail}`);
     }
 }

@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6099);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6629);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6099:
+/***/ 6629:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32004,12 +32004,31 @@ function deploymentLogUrl(env = process.env) {
     return env[LOCAL_RUN_ENV] ? undefined : deployments_workflowRunUrl(env);
 }
 
+;// CONCATENATED MODULE: ./shared/github/no-answer.ts
+/**
+ * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
+ * a server error: an outage to wait out, unlike a refusal (401, 403, 404), which is a setting to fix.
+ */
+function gitHubDidNotAnswer(error) {
+    const status = error.status;
+    return status === undefined || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/deployment.ts
 
 
 
 
+
 const PERMISSION_HINT = 'Give the job `permissions: deployments: write` and make sure the tag exists in the repository (GitHub resolves the deployment ref as a git ref).';
+/** An outage is waited out (the ledger keeps the deploy for sync); a refusal is a permission to fix. */
+function notRecordedHint(error, ledger) {
+    if (!gitHubDidNotAnswer(error))
+        return PERMISSION_HINT;
+    return ledger
+        ? `GitHub did not answer: the deploy is recorded in the deployment ledger ${ledger} without a GitHub deployment, and \`rollback-actions sync\` records it on GitHub when GitHub answers again.`
+        : 'GitHub did not answer: this deploy has no GitHub deployment (with a ledger, `rollback-actions sync` would record it later).';
+}
 async function startDeploymentRecord(options) {
     const repository = repositoryFromEnv();
     if (!repository) {
@@ -32036,7 +32055,7 @@ async function startDeploymentRecord(options) {
         core/* info */.pq(`GitHub deployment ${id} for environment "${options.environment}" (ref ${options.tag}): in_progress.`);
     }
     catch (error) {
-        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${PERMISSION_HINT}`);
+        core/* warning */.$e(`Could not record a GitHub deployment for "${options.environment}": ${(0,errors/* errorMessage */.gJ)(error)}. ${notRecordedHint(error, options.ledger)}`);
         return { finish: async () => undefined };
     }
     return {
@@ -32597,6 +32616,7 @@ async function run() {
                 payload: { from: from ?? null, to: inputs.tag, services, strategy: inputs.strategy, host: plan.host },
                 environmentUrl: inputs.environmentUrl,
                 complete: inputs.completeDeployment,
+                ledger: inputs.ledger,
             });
         }
         else if (inputs.environment)

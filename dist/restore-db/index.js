@@ -36296,7 +36296,7 @@ async function obtainBackup(source, workDir, ledger) {
         // latest of a label" only when the ledger names it: an older backup is not the latest.
         if (artifactServiceAvailable() || (source.kind === 'latest-artifact' && !ledger))
             throw error;
-        const local = await fromBackupDir((0,backup_names/* defaultBackupDir */.Xk)(), source, ledger).catch(() => undefined);
+        const local = await fromBackupDir((0,backup_names/* defaultBackupDir */.Xk)(), source, ledger, "backup-db's default dir").catch(() => undefined);
         if (!local)
             throw error;
         core/* warning */.$e(`The artifact could not be read (${(0,errors/* errorMessage */.gJ)(error)}); restoring ${local.origin} instead.`);
@@ -36304,15 +36304,15 @@ async function obtainBackup(source, workDir, ledger) {
     }
 }
 /** From a local backup dir (a run from a terminal keeps its backups there): the ledger names the latest of a label. */
-async function fromBackupDir(dir, source, ledger) {
+async function fromBackupDir(dir, source, ledger, dirSource) {
     let found;
     if (source.kind === 'latest-artifact') {
         const entries = ledger ? await (0,ledger_ledger/* readLedger */.SC)({ path: ledger, executor: executor/* localExecutor */.F }) : [];
         const entry = (0,ledger_ledger/* latestBackupOfLabel */.$X)(entries, source.label);
-        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined);
+        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined, dirSource);
     }
     else
-        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { name: source.name });
+        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { name: source.name }, undefined, dirSource);
     return fromMetadata(found.metadataPath, found.origin);
 }
 async function fromArtifact(source, workDir) {
@@ -37885,10 +37885,13 @@ function matches(metadata, wanted) {
  * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
  * The checksum itself is verified by the caller, as for an artifact.
  */
-async function findInBackupDir(dir, wanted, ledger) {
+async function findInBackupDir(dir, wanted, ledger, 
+/** Why this dir: ROLLBACK_BACKUP_DIR, or backup-db's default dir. */
+dirSource = LOCAL_BACKUP_DIR_ENV) {
+    const where = `the local backup dir ${dir} (${dirSource})`;
     const names = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir)(dir).catch(() => undefined);
     if (!names)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .lZ(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .lZ(`${where[0].toUpperCase()}${where.slice(1)} does not exist or cannot be read.`);
     const found = [];
     for (const name of names.filter(_names_js__WEBPACK_IMPORTED_MODULE_4__/* .isMetadataFile */ .MA)) {
         const metadataPath = node_path__WEBPACK_IMPORTED_MODULE_1___default().join(dir, name);
@@ -37896,7 +37899,6 @@ async function findInBackupDir(dir, wanted, ledger) {
         if (metadata && matches(metadata, wanted))
             found.push({ metadataPath, metadata });
     }
-    const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
     const named = 'label' in wanted ? ledger?.entry : undefined;
     if (named?.checksum) {
         const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();

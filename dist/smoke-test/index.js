@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9058);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8324);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9058:
+/***/ 8324:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40267,6 +40267,16 @@ async function completeDeployment(client, repository, deploymentId, environment,
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
+;// CONCATENATED MODULE: ./shared/github/no-answer.ts
+/**
+ * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
+ * a server error: an outage to wait out, unlike a refusal (401, 403, 404), which is a setting to fix.
+ */
+function gitHubDidNotAnswer(error) {
+    const status = error.status;
+    return status === undefined || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./shared/github/run-reference.ts
 
 /**
@@ -40292,6 +40302,7 @@ function deploymentLogUrl(env = process.env) {
 
 
 
+
 /** Returns the state recorded, or undefined when it could not be recorded (a warning says why). */
 async function recordDeploymentOutcome(outcome) {
     const repository = repositoryFromEnv();
@@ -40313,7 +40324,9 @@ async function recordDeploymentOutcome(outcome) {
         return state;
     }
     catch (error) {
-        core/* warning */.$e(`Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${(0,errors/* errorMessage */.gJ)(error)}. Give the job \`permissions: deployments: write\`.`);
+        core/* warning */.$e(`Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${(0,errors/* errorMessage */.gJ)(error)}. ${gitHubDidNotAnswer(error)
+            ? 'GitHub did not answer: with a ledger, the verdict is kept there and `rollback-actions sync` marks the deployment when GitHub answers again.'
+            : 'Give the job `permissions: deployments: write`.'}`);
         return undefined;
     }
 }
@@ -43151,8 +43164,8 @@ async function run() {
         duration_ms: Math.round(result.durationMs),
         expected_version: inputs.expectedVersion,
     });
-    if (inputs.deployment) {
-        await recordDeploymentOutcome({
+    const recorded = inputs.deployment
+        ? await recordDeploymentOutcome({
             token: inputs.deployment.token,
             deploymentId: inputs.deployment.id,
             environment: inputs.deployment.environment,
@@ -43161,10 +43174,16 @@ async function run() {
             description: result.passed
                 ? `Smoke tests passed (${result.checks.length} checks)`
                 : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
-        });
-    }
+        })
+        : undefined;
     if (inputs.ledger)
-        await recordInLedger(inputs.ledger, inputs.deployment?.id, result.passed, result.checks.length, failed.length);
+        await recordInLedger(inputs.ledger, {
+            deploymentId: inputs.deployment?.id,
+            statusPending: inputs.deployment !== undefined && recorded === undefined,
+            passed: result.passed,
+            checks: result.checks.length,
+            failed: failed.length,
+        });
     if (result.passed) {
         core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
         return;
@@ -43178,7 +43197,8 @@ async function run() {
     core/* warning */.$e(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
 }
 /** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
-async function recordInLedger(ledger, deploymentId, passed, checks, failed) {
+async function recordInLedger(ledger, verdict) {
+    const { deploymentId, passed, checks, failed } = verdict;
     let executor;
     try {
         executor = await openHostExecutor(ledger.ssh, process.cwd());
@@ -43190,6 +43210,8 @@ async function recordInLedger(ledger, deploymentId, passed, checks, failed) {
             checks,
             failed,
             githubDeploymentId: deploymentId,
+            // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
+            ...(verdict.statusPending ? { githubStatusPending: true } : {}),
         });
     }
     catch (error) {

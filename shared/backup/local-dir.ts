@@ -49,17 +49,22 @@ function matches(metadata: BackupMetadata, wanted: WantedBackup): boolean {
  * it would lose what the newer one holds). Without a ledger entry, the newest metadata of the label.
  * The checksum itself is verified by the caller, as for an artifact.
  */
-export async function findInBackupDir(dir: string, wanted: WantedBackup, ledger?: LedgerChoice): Promise<BackupInDir> {
+export async function findInBackupDir(
+  dir: string,
+  wanted: WantedBackup,
+  ledger?: LedgerChoice,
+  /** Why this dir: ROLLBACK_BACKUP_DIR, or backup-db's default dir. */
+  dirSource = LOCAL_BACKUP_DIR_ENV,
+): Promise<BackupInDir> {
+  const where = `the local backup dir ${dir} (${dirSource})`;
   const names = await readdir(dir).catch(() => undefined);
-  if (!names)
-    throw new ActionError(`The local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV}) does not exist or cannot be read.`);
+  if (!names) throw new ActionError(`${where[0].toUpperCase()}${where.slice(1)} does not exist or cannot be read.`);
   const found: { metadataPath: string; metadata: BackupMetadata }[] = [];
   for (const name of names.filter(isMetadataFile)) {
     const metadataPath = path.join(dir, name);
     const metadata = await readMetadata(metadataPath).catch(() => undefined);
     if (metadata && matches(metadata, wanted)) found.push({ metadataPath, metadata });
   }
-  const where = `the local backup dir ${dir} (${LOCAL_BACKUP_DIR_ENV})`;
   const named = 'label' in wanted ? ledger?.entry : undefined;
   if (named?.checksum) {
     const checksum = named.checksum.replace(/^sha256:/, '').toLowerCase();

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
 import { completeDeployment, repositoryFromEnv, type GitHubClient } from './deployments.js';
+import { gitHubDidNotAnswer } from './no-answer.js';
 import { deploymentLogUrl } from './log-url.js';
 
 /**
@@ -53,7 +54,11 @@ export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promi
     return state;
   } catch (error) {
     core.warning(
-      `Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${errorMessage(error)}. Give the job \`permissions: deployments: write\`.`,
+      `Could not mark GitHub deployment ${outcome.deploymentId} ${state}: ${errorMessage(error)}. ${
+        gitHubDidNotAnswer(error)
+          ? 'GitHub did not answer: with a ledger, the verdict is kept there and `rollback-actions sync` marks the deployment when GitHub answers again.'
+          : 'Give the job `permissions: deployments: write`.'
+      }`,
     );
     return undefined;
   }

@@ -42,6 +42,8 @@ export interface SmokeEntry extends Common {
   checks: number;
   failed: number;
   githubDeploymentId?: number;
+  /** The verdict could not be written to that GitHub deployment (GitHub lost mid-run): `sync` writes it. */
+  githubStatusPending?: true;
 }
 
 export interface BackupEntry extends Common {
@@ -64,14 +66,16 @@ export interface BackupEntry extends Common {
 
 /**
  * Written by `rollback-actions sync`: the deploy entry of `deployTime` (recorded while GitHub was
- * unreachable) is now GitHub deployment `githubDeploymentId`. Appended, never rewritten: the ledger
- * stays append-only, and a second sync skips the entries already named here.
+ * unreachable) is now GitHub deployment `githubDeploymentId`; with `status`, that deployment (made
+ * before GitHub was lost) got the smoke verdict it was missing. Appended, never rewritten: the
+ * ledger stays append-only, and a second sync skips the entries already named here.
  */
 export interface SyncEntry extends Common {
   type: 'sync';
   deployTime: string;
   tag: string;
   githubDeploymentId: number;
+  status?: 'success' | 'failure';
 }
 
 export type LedgerEntry = DeployEntry | SmokeEntry | BackupEntry | SyncEntry;

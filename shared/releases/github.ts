@@ -1,5 +1,6 @@
 import { ActionError, errorMessage } from '../errors.js';
 import { repositoryFromEnv, type GitHubClient, type Repository } from '../github/deployments.js';
+import { gitHubDidNotAnswer } from '../github/no-answer.js';
 import type { TagObservation } from './release-tags.js';
 
 /**
@@ -22,6 +23,17 @@ export function currentRepository(): Repository {
   return repository;
 }
 
+/**
+ * GitHub did not answer (gitHubDidNotAnswer): a caller with another source (the deployment ledger)
+ * may read from there instead. A refusal is a setting to fix, never a reason to read elsewhere.
+ */
+export class GitHubUnreachableError extends ActionError {
+  constructor(what: string, detail: string, cause: unknown) {
+    super(`GitHub did not answer while ${what}: ${detail}`, { cause });
+    this.name = 'GitHubUnreachableError';
+  }
+}
+
 /** Turns HTTP failures into messages that say which permission or setting to check. */
 export async function githubCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
@@ -42,6 +54,7 @@ export async function githubCall<T>(what: string, call: () => Promise<T>): Promi
       throw new ActionError(
         `GitHub found nothing while ${what} (404: ${detail}): wrong repository, or the token cannot see it.`,
       );
+    if (gitHubDidNotAnswer(error)) throw new GitHubUnreachableError(what, detail, error);
     throw new ActionError(`GitHub API call failed while ${what}: ${detail}`);
   }
 }
