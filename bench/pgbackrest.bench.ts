@@ -26,7 +26,8 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
  *  - the restore: restore-db method pgbackrest recovering to that point into a side cluster (then
  *    removed) against the same by hand: `pgbackrest restore --type=name`, pg_ctl start, and waiting
  *    until recovery ends (what a restore is good for only then), then stopping it and removing the
- *    directory as restore-db does, interleaved over BENCH_PGBACKREST_ROUNDS rounds (default 3); at
+ *    directory as restore-db does, interleaved over BENCH_PGBACKREST_ROUNDS rounds (default 3), each
+ *    contender after a `sync` (not timed) so that neither waits behind the other's writeback; at
  *    most 1.1x.
  */
 const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '0.25').split(',').map((text) => {
@@ -207,7 +208,11 @@ async function benchSize(
           recovery.push(Number(run.value.outputs['restore-duration-ms']));
         },
       ];
-      for (const contender of round % 2 ? contenders : [...contenders].reverse()) await contender();
+      // Each contender starts with no writeback of the other's restored GiBs queued (sync, not timed).
+      for (const contender of round % 2 ? contenders : [...contenders].reverse()) {
+        await runProcess('sync', []);
+        await contender();
+      }
       log(
         `${sizeGib} GiB round ${round}: bare restore ${(bare.at(-1)! / 1000).toFixed(1)}s, restore-db ${(action.at(-1)! / 1000).toFixed(1)}s (its restore-duration-ms ${(recovery.at(-1)! / 1000).toFixed(1)}s; load average ${os.loadavg()[0].toFixed(1)})`,
       );

@@ -1541,7 +1541,8 @@ async function runPgBackRestRestore(started) {
     const liveOpening = inputs.removeSideCluster
         ? Promise.resolve({})
         : openLive(inputs.target);
-    const host = await PgBackRestHost.open(inputs.settings).catch(async (error) => {
+    // The stanza's info is read beside `pgbackrest version` (not needed to remove a side cluster).
+    const { host, value: info } = await PgBackRestHost.openWith(inputs.settings, (opened) => inputs.removeSideCluster ? Promise.resolve(undefined) : opened.info()).catch(async (error) => {
         // openLive never rejects; its connection is closed before the host's error is reported.
         await (await liveOpening).client?.end().catch(() => undefined);
         throw error;
@@ -1555,7 +1556,7 @@ async function runPgBackRestRestore(started) {
             (0,outputs/* setOutputs */.n)({ 'side-data-dir': inputs.removeSideCluster, 'duration-ms': Date.now() - started });
             return;
         }
-        const result = await restore(inputs, host, live, now);
+        const result = await restore(inputs, host, info, live, now);
         const durationMs = Date.now() - started;
         const database = inputs.target.database;
         (0,outputs/* setOutputs */.n)({
@@ -1636,9 +1637,8 @@ async function planAfterCheck(inputs, host, info, major, segmentSize, checkStart
     }
     return { plan, newestArchivedAt, newestRestorableAt };
 }
-async function restore(inputs, host, live, now) {
+async function restore(inputs, host, info, live, now) {
     const replace = inputs.mode === 'replace';
-    const info = await host.info();
     if (live.server)
         ensureStanzaOfServer(info, live.server);
     const major = info.databaseVersion ?? String(live.server?.version.major ?? '');
