@@ -11,7 +11,7 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
  * pgBackRest against pg_dump and against bare pgBackRest, on pgbench databases of each size in
  * BENCH_PGBACKREST_SIZES (GiB, comma-separated; default "0.25", so a plain `npm run bench` stays
  * a few minutes), in one run, on a cluster archiving into a posix repository (Debian's pgbackrest).
- * The issue's figures are the 1 and 5 GiB run, about 40 minutes on 2 busy CPUs and ~25 GB of disk
+ * The issue's figures are the 1 and 5 GiB run, 10 to 15 minutes on 2 busy CPUs and ~16 GB of disk
  * at its peak (removed after each size):
  *   BENCH_PGBACKREST_SIZES=1,5 npm run bench pgbackrest
  *  - the pre-rollback backup: backup-db method pgbackrest (a restore point, its WAL proven archived)
