@@ -11,16 +11,23 @@ import { median, timed, type Benchmark, type Metric } from './types.js';
  * pgBackRest against pg_dump and against bare pgBackRest, on pgbench databases of each size in
  * BENCH_PGBACKREST_SIZES (GiB, comma-separated; default "0.25", so a plain `npm run bench` stays
  * a few minutes), in one run, on a cluster archiving into a posix repository (Debian's pgbackrest).
- * The issue's figures are the 1 and 5 GiB run, about 40 minutes on 2 busy CPUs and ~25 GB of disk
+ * The issue's figures are the 1 and 5 GiB run, 10 to 15 minutes on 2 busy CPUs and ~16 GB of disk
  * at its peak (removed after each size):
  *   BENCH_PGBACKREST_SIZES=1,5 npm run bench pgbackrest
  *  - the pre-rollback backup: backup-db method pgbackrest (a restore point, its WAL proven archived)
  *    against bare `pg_dump -Fc` of the same database: the restore point must take under 1 s at every
- *    size (the action's own duration-ms; its wall time with node's start is shown too);
+ *    size (the median of BENCH_PGBACKREST_POINTS points, default 3, of the action's own duration-ms;
+ *    each one and its wall time with node's start are shown too). The bench has just loaded the
+ *    database, taken a full backup, dumped it and run pgbench: WAL the archiver has not pushed yet
+ *    and GiBs of dirty page cache that every archive-push's fsync then waits behind. A server that
+ *    archives continuously has neither queued, and neither is backup-db's own cost, so the bench
+ *    waits for the archiver to catch up (pg_stat_archiver) and for `sync` before it times the
+ *    points, and reports both waits separately;
  *  - the restore: restore-db method pgbackrest recovering to that point into a side cluster (then
  *    removed) against the same by hand: `pgbackrest restore --type=name`, pg_ctl start, and waiting
  *    until recovery ends (what a restore is good for only then), then stopping it and removing the
- *    directory as restore-db does, interleaved over BENCH_PGBACKREST_ROUNDS rounds (default 3); at
+ *    directory as restore-db does, interleaved over BENCH_PGBACKREST_ROUNDS rounds (default 3), each
+ *    contender after a `sync` (not timed) so that neither waits behind the other's writeback; at
  *    most 1.1x.
  */
 const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '0.25').split(',').map((text) => {
@@ -29,12 +36,32 @@ const SIZES = (process.env.BENCH_PGBACKREST_SIZES ?? '0.25').split(',').map((tex
   return size;
 });
 const ROUNDS = Number(process.env.BENCH_PGBACKREST_ROUNDS ?? 3);
+const POINTS = Number(process.env.BENCH_PGBACKREST_POINTS ?? 3);
 /** pgbench's scale per GiB (about 15 MiB of tables and indexes per scale unit). */
 const SCALE_PER_GIB = 68;
 
 function succeeded(result: ActionResult, what: string): ActionResult {
   if (result.exitCode !== 0) throw new Error(`${what} failed: ${result.errors.join('\n') || result.stderr}`);
   return result;
+}
+
+/**
+ * Waits until the archiver has pushed every finished WAL segment (the one before the segment being
+ * written): the backlog the bench's own load left, not the restore point's work.
+ */
+async function archiveCaughtUp(cluster: PgBackRestCluster): Promise<void> {
+  await waitFor(
+    'the archiver to catch up',
+    async () => {
+      const { rows } = await cluster.query<{ done: boolean }>(
+        'postgres',
+        'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 16777216) AS done FROM pg_stat_archiver',
+      );
+      return rows[0].done || undefined;
+    },
+    600_000,
+    50,
+  );
 }
 
 /** What restore-db automates, by hand: restore to the point, start, wait until recovery ended, stop and remove. */
@@ -120,15 +147,39 @@ async function benchSize(
     rmSync(path.join(cluster.root, 'bench.dump'), { force: true });
     // Some work after the backup, so the recovery replays WAL, as a real one does.
     await runProcess(path.join(cluster.binDir, 'pgbench'), ['-n', '-T', '10', '-c', '2', 'bench'], { env });
-    const point = await timed(() =>
-      runAction('backup-db', { inputs: { ...cluster.inputs('bench'), label: `bench-${sizeGib}g` } }),
-    );
-    succeeded(point.value, 'backup-db method pgbackrest');
-    const pointMs = Number(point.value.outputs['duration-ms']);
-    const name = point.value.outputs['restore-point'];
+    const backlog = (
+      await cluster.query<{ finished: string; archived: string | null }>(
+        'postgres',
+        'SELECT pg_walfile_name(pg_current_wal_lsn() - 16777216) AS finished, last_archived_wal AS archived FROM pg_stat_archiver',
+      )
+    ).rows[0];
+    const caughtUp = await timed(() => archiveCaughtUp(cluster));
+    const flushed = await timed(() => runProcess('sync', []));
     log(
-      `${sizeGib} GiB: restore point "${name}" in ${pointMs} ms (wall ${point.ms.toFixed(0)} ms; load average ${os.loadavg()[0].toFixed(1)}); bare pg_dump -Fc ${(dump.ms / 1000).toFixed(1)}s`,
+      `${sizeGib} GiB: before the restore points, the archiver caught up in ${caughtUp.ms.toFixed(0)} ms (last archived ${backlog.archived ?? 'none'}, last finished ${backlog.finished}) and sync took ${flushed.ms.toFixed(0)} ms (the bench's own load, not timed below)`,
     );
+    const points: { ms: number; wall: number; name: string; lsn: string }[] = [];
+    for (let index = 1; index <= POINTS; index++) {
+      const loadBefore = os.loadavg()[0];
+      const run = await timed(() =>
+        runAction('backup-db', { inputs: { ...cluster.inputs('bench'), label: `bench-${sizeGib}g-${index}` } }),
+      );
+      succeeded(run.value, 'backup-db method pgbackrest');
+      const taken = {
+        ms: Number(run.value.outputs['duration-ms']),
+        wall: run.ms,
+        name: run.value.outputs['restore-point'],
+        lsn: run.value.outputs['restore-point-lsn'],
+      };
+      points.push(taken);
+      log(
+        `${sizeGib} GiB: restore point ${index} "${taken.name}" in ${taken.ms} ms (wall ${taken.wall.toFixed(0)} ms; load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0].toFixed(1)})`,
+      );
+    }
+    const pointMs = median(points.map((taken) => taken.ms));
+    const pointWall = median(points.map((taken) => taken.wall));
+    const { name, lsn } = points.at(-1)!;
+    log(`${sizeGib} GiB: restore point median ${pointMs} ms; bare pg_dump -Fc ${(dump.ms / 1000).toFixed(1)}s`);
 
     const bare: number[] = [];
     const action: number[] = [];
@@ -146,7 +197,7 @@ async function benchSize(
               inputs: {
                 ...cluster.inputs('bench'),
                 'restore-point': name,
-                'restore-point-lsn': point.value.outputs['restore-point-lsn'],
+                'restore-point-lsn': lsn,
                 'side-cluster': 'remove',
                 'recovery-timeout': '60m',
               },
@@ -157,7 +208,11 @@ async function benchSize(
           recovery.push(Number(run.value.outputs['restore-duration-ms']));
         },
       ];
-      for (const contender of round % 2 ? contenders : [...contenders].reverse()) await contender();
+      // Each contender starts with no writeback of the other's restored GiBs queued (sync, not timed).
+      for (const contender of round % 2 ? contenders : [...contenders].reverse()) {
+        await runProcess('sync', []);
+        await contender();
+      }
       log(
         `${sizeGib} GiB round ${round}: bare restore ${(bare.at(-1)! / 1000).toFixed(1)}s, restore-db ${(action.at(-1)! / 1000).toFixed(1)}s (its restore-duration-ms ${(recovery.at(-1)! / 1000).toFixed(1)}s; load average ${os.loadavg()[0].toFixed(1)})`,
       );
@@ -169,10 +224,20 @@ async function benchSize(
       metrics: [
         { name: `${sizeGib} GiB: database size`, value: actualGib, unit: 'GiB' },
         { name: `${sizeGib} GiB: bare pg_dump -Fc`, value: dump.ms, unit: 'ms' },
-        { name: `${sizeGib} GiB: backup-db pgbackrest restore point (duration-ms)`, value: pointMs, unit: 'ms' },
         {
-          name: `${sizeGib} GiB: backup-db pgbackrest restore point (wall, with node start)`,
-          value: point.ms,
+          name: `${sizeGib} GiB: archiver catching up with the bench's load (not timed)`,
+          value: caughtUp.ms,
+          unit: 'ms',
+        },
+        { name: `${sizeGib} GiB: sync after the bench's load (not timed)`, value: flushed.ms, unit: 'ms' },
+        {
+          name: `${sizeGib} GiB: backup-db pgbackrest restore point (duration-ms, median of ${POINTS})`,
+          value: pointMs,
+          unit: 'ms',
+        },
+        {
+          name: `${sizeGib} GiB: backup-db pgbackrest restore point (wall, with node start, median)`,
+          value: pointWall,
           unit: 'ms',
         },
         { name: `${sizeGib} GiB: bare pgbackrest restore + start + recovery`, value: median(bare), unit: 'ms' },
@@ -189,6 +254,7 @@ async function benchSize(
         { name: `${sizeGib} GiB: restore-db / bare ratio`, value: ratio, unit: 'x' },
       ],
       notes: [
+        `${sizeGib} GiB restore points (duration-ms): ${points.map((taken) => taken.ms).join(', ')}`,
         `${sizeGib} GiB rounds (ms): bare ${bare.map((ms) => ms.toFixed(0)).join(', ')}; restore-db ${action.map((ms) => ms.toFixed(0)).join(', ')}; full backup ${full.ms.toFixed(0)}`,
       ],
     };
@@ -210,7 +276,7 @@ const benchmark: Benchmark = {
       metrics.push(...result.metrics);
       notes.push(...result.notes);
       targets.push({
-        description: `${size} GiB: the restore point takes under 1 s`,
+        description: `${size} GiB: the restore point takes under 1 s (median of ${POINTS})`,
         met: result.pointMs < 1000,
         actual: `${result.pointMs} ms`,
       });

@@ -118,6 +118,17 @@ describe('backup-db method pgbackrest', () => {
     }
   });
 
+  it('says pgBackRest does not run where pgbackrest-via leads, not why its info failed, with no restore point', async () => {
+    const from = await currentLsn();
+    // `pgbackrest info` runs beside `pgbackrest version` and fails as well: the version's error is reported.
+    const result = await runAction('backup-db', {
+      inputs: { ...cluster.inputs(), 'pgbackrest-via': 'env PATH=/nonexistent' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toMatch(/^pgBackRest does not run on env PATH=\/nonexistent on this runner: /);
+    expect(await restorePointsSince(from)).toEqual([]);
+  });
+
   it('refuses a stanza that backs up another cluster', async () => {
     const other = await startPgBackRestCluster({ stanza: 'other' });
     try {

@@ -106,15 +106,10 @@ async function newestArchivedFrom(
   return names.includes(segment) ? names.at(-1) : undefined;
 }
 
-/** pgBackRest's host and its stanza's info; the host is closed again when the info cannot be read. */
+/** pgBackRest's host and its stanza's info, read beside `pgbackrest version`. */
 async function openStanza(settings: PgBackRestSettings): Promise<{ host: PgBackRestHost; before: StanzaInfo }> {
-  const host = await PgBackRestHost.open(settings);
-  try {
-    return { host, before: await host.info() };
-  } catch (error) {
-    await host.close();
-    throw error;
-  }
+  const { host, value } = await PgBackRestHost.openWith(settings, (opened) => opened.info());
+  return { host, before: value };
 }
 
 export async function runPgBackRestBackup(started: number): Promise<void> {
@@ -137,6 +132,10 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       throw new ActionError(
         'The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.',
       );
+    // With no backup to take first, the schema version is read while pgBackRest answers (the
+    // connection queues it), still before the point; otherwise just before the point.
+    const schemaEarly = inputs.backupType === 'none' ? detectSchemaVersion(client) : undefined;
+    schemaEarly?.catch(() => undefined);
     const opened = await stanza;
     host = opened.host;
     const { before } = opened;
@@ -193,7 +192,7 @@ export async function runPgBackRestBackup(started: number): Promise<void> {
       core.info(`Backup ${backup.label} (${backup.type}) taken.`);
     }
 
-    const schemaVersion = await detectSchemaVersion(client);
+    const schemaVersion = await (schemaEarly ?? detectSchemaVersion(client));
     const pointStarted = Date.now();
     const restorePoint = await createRestorePoint(client, inputs.restorePoint);
     const notArchived = (reason: string) =>

@@ -128,7 +128,10 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
   const liveOpening: Promise<Awaited<ReturnType<typeof openLive>>> = inputs.removeSideCluster
     ? Promise.resolve({})
     : openLive(inputs.target);
-  const host = await PgBackRestHost.open(inputs.settings).catch(async (error: unknown) => {
+  // The stanza's info is read beside `pgbackrest version` (not needed to remove a side cluster).
+  const { host, value: info } = await PgBackRestHost.openWith(inputs.settings, (opened) =>
+    inputs.removeSideCluster ? Promise.resolve(undefined) : opened.info(),
+  ).catch(async (error: unknown) => {
     // openLive never rejects; its connection is closed before the host's error is reported.
     await (await liveOpening).client?.end().catch(() => undefined);
     throw error;
@@ -142,7 +145,7 @@ export async function runPgBackRestRestore(started: number): Promise<void> {
       setOutputs({ 'side-data-dir': inputs.removeSideCluster, 'duration-ms': Date.now() - started });
       return;
     }
-    const result = await restore(inputs, host, live, now);
+    const result = await restore(inputs, host, info!, live, now);
     const durationMs = Date.now() - started;
     const database = inputs.target.database;
     setOutputs({
@@ -246,11 +249,11 @@ async function planAfterCheck(
 async function restore(
   inputs: PgBackRestRestoreInputs,
   host: PgBackRestHost,
+  info: StanzaInfo,
   live: Awaited<ReturnType<typeof openLive>>,
   now: Date,
 ): Promise<PgBackRestRestoreResult> {
   const replace = inputs.mode === 'replace';
-  const info: StanzaInfo = await host.info();
   if (live.server) ensureStanzaOfServer(info, live.server);
   const major = info.databaseVersion ?? String(live.server?.version.major ?? '');
   if (!major)

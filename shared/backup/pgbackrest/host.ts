@@ -35,6 +35,21 @@ export function pgBackRestError(output: string): string | undefined {
   return line?.replace(/^.*?\bERROR: /, '').trim();
 }
 
+/** `pgbackrest version` there: "2.45", or an error that says pgBackRest does not run there. */
+async function probeVersion(executor: HostExecutor): Promise<string> {
+  const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error: unknown) => {
+    throw new ActionError(`pgBackRest does not run on ${executor.description}: ${errorMessage(error)}`, {
+      hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+    });
+  });
+  const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+  if (!version)
+    throw new ActionError(
+      `"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`,
+    );
+  return version;
+}
+
 export class PgBackRestHost {
   private readonly programs = new Map<string, Promise<string>>();
 
@@ -45,9 +60,14 @@ export class PgBackRestHost {
     readonly direct: HostExecutor,
     readonly settings: PgBackRestSettings,
     private readonly ssh: SshExecutor | undefined,
-    /** "2.45" */
-    readonly version: string,
   ) {}
+
+  private probedVersion = '';
+
+  /** "2.45" */
+  get version(): string {
+    return this.probedVersion;
+  }
 
   get description(): string {
     return this.executor.description;
@@ -55,20 +75,26 @@ export class PgBackRestHost {
 
   /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
   static async open(settings: PgBackRestSettings): Promise<PgBackRestHost> {
+    return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
+  }
+
+  /**
+   * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+   * one round trip instead of two. When pgBackRest does not run there, the version's error is the
+   * one reported, whatever `first` failed with.
+   */
+  static async openWith<T>(
+    settings: PgBackRestSettings,
+    first: (host: PgBackRestHost) => Promise<T>,
+  ): Promise<{ host: PgBackRestHost; value: T }> {
     const ssh = settings.ssh ? await openSshExecutor(settings.ssh) : undefined;
     const executor = prefixedExecutor(ssh ?? localExecutor, settings.via);
+    const host = new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh);
+    const value = first(host);
+    value.catch(() => undefined);
     try {
-      const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error: unknown) => {
-        throw new ActionError(`pgBackRest does not run on ${executor.description}: ${errorMessage(error)}`, {
-          hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
-        });
-      });
-      const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
-      if (!version)
-        throw new ActionError(
-          `"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`,
-        );
-      return new PgBackRestHost(executor, ssh ?? localExecutor, settings, ssh, version);
+      host.probedVersion = await probeVersion(executor);
+      return { host, value: await value };
     } catch (error) {
       await ssh?.close();
       throw error;
