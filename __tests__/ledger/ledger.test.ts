@@ -756,3 +756,62 @@ describe("restore-db without an artifact service: an exact artifact name, and th
     expect(named.outputs.checksum).toBe(first.outputs.checksum);
   });
 });
+
+/**
+ * A dump is taken on the runner, but its ledger line belongs on the deploy host (ssh-*), where
+ * redeploy-tag writes the deploys and compute and the break-glass command read the latest backup.
+ */
+describe("a dump backup's ledger entry on the deploy host (backup-db with ssh-*)", () => {
+  let database: TestDatabase;
+  let backupDir: string;
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger_dump_ssh');
+    backupDir = path.join(scratch, 'dump-ssh-backups');
+    await database.query(
+      "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); INSERT INTO orders VALUES (1, 'first')",
+    );
+  });
+  afterAll(() => database?.drop());
+
+  const dumpBackup = (inputs: Record<string, string>) =>
+    runAction('backup-db', {
+      inputs: { 'database-url': database.url, label: 'production', 'app-version': 'v1.2.0', ...inputs },
+      env: { ROLLBACK_BACKUP_DIR: backupDir },
+    });
+
+  it('appends the backup (checksum, label, location) to the ledger on ssh-host; a host that cannot be reached is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
+    const remoteLedger = path.join(scratch, 'dump-deploy-host', 'ops', 'rollback-ledger.jsonl');
+    const result = await dumpBackup({ ledger: remoteLedger, ...sshActionInputs(server) });
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(readLines(remoteLedger)).toEqual([
+      expect.objectContaining({
+        type: 'backup',
+        method: 'dump',
+        label: 'production',
+        appVersion: 'v1.2.0',
+        database: database.name,
+        checksum: `sha256:${result.outputs.checksum}`,
+        location: result.outputs.path,
+      }),
+    ]);
+
+    // The line goes over ssh: a host key that is not the host's refuses it, and nothing is appended.
+    const refused = await dumpBackup({
+      ledger: remoteLedger,
+      ...sshActionInputs(server),
+      'known-hosts': server.wrongKnownHosts,
+    });
+    expect(refused.errors).toEqual([]);
+    expect(refused.outputs.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(refused.warnings.join('\n')).toMatch(/host key|known-hosts/i);
+    expect(readLines(remoteLedger)).toHaveLength(1);
+
+    const noLedger = await dumpBackup(sshActionInputs(server));
+    expect(noLedger.exitCode).toBe(1);
+    expect(noLedger.errors[0]).toMatch(
+      /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the dump runs on this runner\): set "ledger"/,
+    );
+    expect(noLedger.outputs.path).toBeUndefined();
+  });
+});
