@@ -758,32 +758,60 @@ describe("restore-db without an artifact service: an exact artifact name, and th
 });
 
 /**
- * A dump is taken on the runner, but its ledger line belongs on the deploy host (ssh-*), where
- * redeploy-tag writes the deploys and compute and the break-glass command read the latest backup.
+ * A dump is taken (and restored) on the runner, but its ledger line belongs on the deploy host
+ * (ssh-*), where redeploy-tag writes the deploys and where compute, the break-glass command and
+ * restore-db read the latest backup.
  */
-describe("a dump backup's ledger entry on the deploy host (backup-db with ssh-*)", () => {
+describe('a dump backup on the runner, its ledger on the deploy host (backup-db and restore-db with ssh-*)', () => {
   let database: TestDatabase;
   let backupDir: string;
+  let remoteLedger: string;
+  /** The backup the deploy host's ledger records, and a newer one in the dir that it does not. */
+  let recorded: Awaited<ReturnType<typeof runAction>>;
+  let unrecorded: Awaited<ReturnType<typeof runAction>>;
   beforeAll(async () => {
     database = await createTestDatabase('ledger_dump_ssh');
     backupDir = path.join(scratch, 'dump-ssh-backups');
+    remoteLedger = path.join(scratch, 'dump-deploy-host', 'ops', 'rollback-ledger.jsonl');
     await database.query(
       "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); INSERT INTO orders VALUES (1, 'first')",
     );
   });
   afterAll(() => database?.drop());
 
-  const dumpBackup = (inputs: Record<string, string>) =>
+  // No artifact service: the backups are kept in ROLLBACK_BACKUP_DIR, as from the rollback-actions command.
+  const env = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  const dumpBackup = (name: string, inputs: Record<string, string>) =>
     runAction('backup-db', {
-      inputs: { 'database-url': database.url, label: 'production', 'app-version': 'v1.2.0', ...inputs },
-      env: { ROLLBACK_BACKUP_DIR: backupDir },
+      inputs: {
+        'database-url': database.url,
+        label: 'production',
+        'app-version': 'v1.2.0',
+        'artifact-name': name,
+        ...inputs,
+      },
+      env: env(),
     });
+  const restoreLatest = (inputs: Record<string, string>) =>
+    runAction('restore-db', {
+      inputs: {
+        'database-url': database.url,
+        'artifact-name': 'latest',
+        label: 'production',
+        mode: 'replace',
+        'safety-backup': 'false',
+        ...inputs,
+      },
+      env: env(),
+      githubToken: '',
+    });
+  const items = async () =>
+    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
 
-  it('appends the backup (checksum, label, location) to the ledger on ssh-host; a host that cannot be reached is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
-    const remoteLedger = path.join(scratch, 'dump-deploy-host', 'ops', 'rollback-ledger.jsonl');
-    const result = await dumpBackup({ ledger: remoteLedger, ...sshActionInputs(server) });
-    expect(result.errors).toEqual([]);
-    expect(result.warnings).toEqual([]);
+  it('backup-db appends the backup (checksum, label, location) to the ledger on ssh-host; a host that refuses is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
+    recorded = await dumpBackup('db-backup-production-recorded', { ledger: remoteLedger, ...sshActionInputs(server) });
+    expect(recorded.errors).toEqual([]);
+    expect(recorded.warnings).toEqual([]);
     expect(readLines(remoteLedger)).toEqual([
       expect.objectContaining({
         type: 'backup',
@@ -791,27 +819,61 @@ describe("a dump backup's ledger entry on the deploy host (backup-db with ssh-*)
         label: 'production',
         appVersion: 'v1.2.0',
         database: database.name,
-        checksum: `sha256:${result.outputs.checksum}`,
-        location: result.outputs.path,
+        checksum: `sha256:${recorded.outputs.checksum}`,
+        location: recorded.outputs.path,
       }),
     ]);
 
     // The line goes over ssh: a host key that is not the host's refuses it, and nothing is appended.
-    const refused = await dumpBackup({
+    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    unrecorded = await dumpBackup('db-backup-production-unrecorded', {
       ledger: remoteLedger,
       ...sshActionInputs(server),
       'known-hosts': server.wrongKnownHosts,
     });
-    expect(refused.errors).toEqual([]);
-    expect(refused.outputs.checksum).toMatch(/^[0-9a-f]{64}$/);
-    expect(refused.warnings.join('\n')).toMatch(/host key|known-hosts/i);
+    expect(unrecorded.errors).toEqual([]);
+    expect(unrecorded.outputs.checksum).not.toBe(recorded.outputs.checksum);
+    expect(unrecorded.warnings.join('\n')).toMatch(
+      new RegExp(
+        `^Could not append to the deployment ledger ${remoteLedger} on ${server.host}:${server.port}: ssh to .*Host key verification failed`,
+      ),
+    );
     expect(readLines(remoteLedger)).toHaveLength(1);
 
-    const noLedger = await dumpBackup(sshActionInputs(server));
+    const noLedger = await dumpBackup('db-backup-production-none', sshActionInputs(server));
     expect(noLedger.exitCode).toBe(1);
     expect(noLedger.errors[0]).toMatch(
       /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the dump runs on this runner\): set "ledger"/,
     );
     expect(noLedger.outputs.path).toBeUndefined();
+  });
+
+  it('restore-db reads the ledger on ssh-host: artifact-name latest restores the backup it names, not the newer one in the dir; a host that refuses restores nothing', async () => {
+    await database.query('DELETE FROM orders');
+    const restored = await restoreLatest({ ledger: remoteLedger, ...sshActionInputs(server) });
+    expect(restored.errors).toEqual([]);
+    expect(await items()).toEqual(['first']);
+    expect(restored.outputs.checksum).toBe(recorded.outputs.checksum);
+    expect(restored.outputs['backup-source']).toContain(
+      `the latest backup of label "production" in the deployment ledger ${remoteLedger} on ${server.host}:${server.port} (`,
+    );
+
+    // Without the ledger the newest of the label in the dir would be taken: the one the ledger lacks.
+    await database.query('DELETE FROM orders');
+    const refused = await restoreLatest({
+      ledger: remoteLedger,
+      ...sshActionInputs(server),
+      'known-hosts': server.wrongKnownHosts,
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.errors[0]).toMatch(/host key|known-hosts/i);
+    expect(await items()).toEqual([]);
+
+    const noLedger = await restoreLatest(sshActionInputs(server));
+    expect(noLedger.exitCode).toBe(1);
+    expect(noLedger.errors[0]).toMatch(
+      /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the restore runs on this runner\): set "ledger"/,
+    );
+    expect(unrecorded.outputs.path.startsWith(`${backupDir}/`)).toBe(true);
   });
 });

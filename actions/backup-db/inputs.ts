@@ -5,8 +5,7 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
-import { readLedgerPath } from '../../shared/ledger/inputs.js';
-import { readSshTarget } from '../../shared/engine/host-inputs.js';
+import { readLedgerOnHost } from '../../shared/ledger/inputs.js';
 import type { SshTarget } from '../../shared/engine/ssh.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { sizeOrNone, type SizeGate } from '../../shared/backup/size-gate.js';
@@ -42,21 +41,6 @@ export interface BackupInputs extends Pick<
   ledger?: string;
   /** The deploy host whose ledger records the backup (the dump itself runs on this runner). */
   ledgerHost?: SshTarget;
-}
-
-/**
- * ledger and the ssh-* inputs that say on which host it is. A dump runs here; ssh-host only says
- * where the ledger the rollback reads is kept (the deploy host, next to redeploy-tag's entries).
- */
-function readDumpLedger(): Pick<BackupInputs, 'ledger' | 'ledgerHost'> {
-  const ledgerHost = readSshTarget();
-  const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-  if (ledgerHost && !ledger)
-    throw new InputError(
-      'ssh-host',
-      'with method "dump" only says where the deployment ledger is (the dump runs on this runner): set "ledger" (or ROLLBACK_LEDGER) too, or remove it.',
-    );
-  return { ledger, ledgerHost };
 }
 
 function readSizeGate(): SizeGate | undefined {
@@ -102,7 +86,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
-    ...readDumpLedger(),
+    ...readLedgerOnHost('the dump runs'),
     sizeGate: readSizeGate(),
     rowCountMaxBytes:
       sizeOrNone('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,

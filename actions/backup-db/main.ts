@@ -130,9 +130,17 @@ export async function run(): Promise<void> {
  * method "pgbackrest" appends with). A ledger that cannot be written is a warning: the backup stands.
  */
 async function recordInLedger(inputs: BackupInputs, entry: Parameters<typeof appendLedger>[1]): Promise<void> {
+  const host = inputs.ledgerHost;
   let ssh: SshExecutor | undefined;
   try {
-    ssh = inputs.ledgerHost && (await openSshExecutor(inputs.ledgerHost));
+    ssh = host && (await openSshExecutor(host));
+  } catch (error) {
+    core.warning(
+      `Could not append to the deployment ledger ${inputs.ledger} on ${host!.host}:${host!.port}: ${errorMessage(error)}`,
+    );
+    return;
+  }
+  try {
     await appendLedger({ path: inputs.ledger!, executor: ssh ?? localExecutor }, entry);
   } catch (error) {
     core.warning(errorMessage(error));

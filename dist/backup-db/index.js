@@ -37187,8 +37187,6 @@ var summary = __nccwpck_require__(96566);
 var inputs = __nccwpck_require__(18573);
 // EXTERNAL MODULE: ./shared/ledger/inputs.ts
 var ledger_inputs = __nccwpck_require__(96929);
-// EXTERNAL MODULE: ./shared/engine/host-inputs.ts
-var host_inputs = __nccwpck_require__(49505);
 // EXTERNAL MODULE: ./shared/backup/method.ts
 var method = __nccwpck_require__(59652);
 ;// CONCATENATED MODULE: ./actions/backup-db/inputs.ts
@@ -37202,26 +37200,9 @@ var method = __nccwpck_require__(59652);
 
 
 
-
 const VERIFY_MODES = ['archive', 'full', 'restore'];
 /** Inputs only method "pgbackrest" reads (those without defaults). */
-const PGBACKREST_ONLY_INPUTS = [
-    'pgbackrest-stanza',
-    'pgbackrest-config',
-    'pgbackrest-via',
-    'restore-point',
-];
-/**
- * ledger and the ssh-* inputs that say on which host it is. A dump runs here; ssh-host only says
- * where the ledger the rollback reads is kept (the deploy host, next to redeploy-tag's entries).
- */
-function readDumpLedger() {
-    const ledgerHost = (0,host_inputs/* readSshTarget */.WI)();
-    const ledger = (0,ledger_inputs/* readLedgerPath */.v)(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new errors/* InputError */.dz('ssh-host', 'with method "dump" only says where the deployment ledger is (the dump runs on this runner): set "ledger" (or ROLLBACK_LEDGER) too, or remove it.');
-    return { ledger, ledgerHost };
-}
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point'];
 function readSizeGate() {
     const artifactLimitBytes = sizeOrNone('artifact-size-limit', (0,inputs/* stringInput */.Uj)('artifact-size-limit', { default: '50GB' }));
     return (0,inputs/* booleanInput */.tE)('size-gate', { default: true }) ? { artifactLimitBytes } : undefined;
@@ -37260,7 +37241,7 @@ async function readBackupInputs() {
         verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
         pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
         outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
-        ...readDumpLedger(),
+        ...(0,ledger_inputs/* readLedgerOnHost */.P)('the dump runs'),
         sizeGate: readSizeGate(),
         rowCountMaxBytes: sizeOrNone('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
@@ -37389,9 +37370,16 @@ async function run() {
  * method "pgbackrest" appends with). A ledger that cannot be written is a warning: the backup stands.
  */
 async function recordInLedger(inputs, entry) {
+    const host = inputs.ledgerHost;
     let ssh;
     try {
-        ssh = inputs.ledgerHost && (await (0,engine_ssh/* openSshExecutor */.g)(inputs.ledgerHost));
+        ssh = host && (await (0,engine_ssh/* openSshExecutor */.g)(host));
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Could not append to the deployment ledger ${inputs.ledger} on ${host.host}:${host.port}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        return;
+    }
+    try {
         await (0,ledger/* appendLedger */.OC)({ path: inputs.ledger, executor: ssh ?? executor/* localExecutor */.F }, entry);
     }
     catch (error) {
@@ -38535,13 +38523,16 @@ function urlInput(name, options) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ readLedgerOnHost),
 /* harmony export */   v: () => (/* binding */ readLedgerPath)
 /* harmony export */ });
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(18573);
-/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(91397);
+/* harmony import */ var _engine_host_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(49505);
+/* harmony import */ var _ledger_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(91397);
+
 
 
 
@@ -38553,12 +38544,24 @@ function urlInput(name, options) {
  */
 function readLedgerPath(remote, workingDirectory) {
     const fromInput = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[_ledger_js__WEBPACK_IMPORTED_MODULE_3__/* .LEDGER_ENV */ .Oi] || undefined);
+    const text = fromInput ?? (process.env[_ledger_js__WEBPACK_IMPORTED_MODULE_4__/* .LEDGER_ENV */ .Oi] || undefined);
     if (text === undefined)
         return undefined;
     if (text.endsWith('/'))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ledger', `must name a file, not a directory; got ${(0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(text)}${fromInput === undefined ? ` (from ${_ledger_js__WEBPACK_IMPORTED_MODULE_3__/* .LEDGER_ENV */ .Oi})` : ''}.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ledger', `must name a file, not a directory; got ${(0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(text)}${fromInput === undefined ? ` (from ${_ledger_js__WEBPACK_IMPORTED_MODULE_4__/* .LEDGER_ENV */ .Oi})` : ''}.`);
     return remote || node_path__WEBPACK_IMPORTED_MODULE_0___default().isAbsolute(text) ? text : node_path__WEBPACK_IMPORTED_MODULE_0___default().resolve(workingDirectory, text);
+}
+/**
+ * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
+ * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
+ * redeploy-tag keeps it), so it is refused without a ledger.
+ */
+function readLedgerOnHost(work) {
+    const ledgerHost = (0,_engine_host_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .readSshTarget */ .WI)();
+    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ledgerHost && !ledger)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${_ledger_js__WEBPACK_IMPORTED_MODULE_4__/* .LEDGER_ENV */ .Oi}) too, or remove it.`);
+    return { ledger, ledgerHost };
 }
 
 
