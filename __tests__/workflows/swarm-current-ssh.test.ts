@@ -175,16 +175,20 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
     expect(ledgerHost('smoke-test', {}, plan)).toEqual({ ...local, ledger: '' });
   });
 
-  it("the dump backups (the rollback's and the image-only one alongside) record in the ledger on the host redeploy-tag writes to", async () => {
+  it("the dump backups (the rollback's and the image-only one alongside) record in the ledger on the host redeploy-tag writes to, and the dump restore reads it there", async () => {
     const plan = await settingsOutputs({ ...COMPOSE_OVER_SSH, ...LEDGER });
     const deploy = ledgerHost('redeploy-tag', LEDGER, plan);
     expect(ledgerHost('backup-db', LEDGER, plan)).toEqual(deploy);
     expect(ledgerHost('backup-db', LEDGER, plan, 'backup')).toEqual(deploy);
+    // restore-db reads there which backup is the latest of the label (from a terminal, in the local backup dir).
+    expect(ledgerHost('restore-db', LEDGER, plan)).toEqual(deploy);
     // The dump is taken on the runner either way: only with a ledger and ssh-host does it get SSH inputs.
     const runner = await settingsOutputs({ ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ...LEDGER });
     const local = { ...NO_SSH, 'known-hosts': '', ledger: LEDGER.ROLLBACK_LEDGER };
     expect(ledgerHost('backup-db', LEDGER, runner)).toEqual(local);
     expect(ledgerHost('backup-db', {}, plan, 'backup')).toEqual({ ...local, ledger: '' });
+    expect(ledgerHost('restore-db', LEDGER, runner)).toEqual(local);
+    expect(ledgerHost('restore-db', {}, plan)).toEqual({ ...local, ledger: '' });
   });
 });
 
@@ -223,6 +227,7 @@ describe('rollback.yml: the deploy host on another SSH port', () => {
       ['backup.backup', '2222'],
       ['rollback.backup', '2222'],
       ['rollback.stop', '2222'],
+      ['rollback.restore', '2222'],
       ['rollback.restart', '2222'],
       ['rollback.redeploy', '2222'],
       ['rollback.smoke', '2222'],
