@@ -47,6 +47,25 @@ const readLines = (file: string): LedgerEntry[] =>
     .split('\n')
     .map((line) => JSON.parse(line) as LedgerEntry);
 
+/** The rows of the restore tests' orders table. */
+const orderItems = async (database: TestDatabase) =>
+  (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+
+/** restore-db of the latest backup of label production, in place, as from a terminal (no artifact service, no token). */
+const restoreLatest = (database: TestDatabase, env: Record<string, string>, inputs: Record<string, string>) =>
+  runAction('restore-db', {
+    inputs: {
+      'database-url': database.url,
+      'artifact-name': 'latest',
+      label: 'production',
+      mode: 'replace',
+      'safety-backup': 'false',
+      ...inputs,
+    },
+    env,
+    githubToken: '',
+  });
+
 describe('the ledger file, through the local and the SSH executor', () => {
   let ssh: SshExecutor;
   beforeAll(async () => {
@@ -452,8 +471,7 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
   });
   afterAll(() => database?.drop());
 
-  const items = async () =>
-    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  const items = () => orderItems(database);
   // No artifact service, no token: what the rollback-actions command gives its steps.
   const localEnv = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
   let backups = 0;
@@ -472,19 +490,7 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
     expect(result.errors).toEqual([]);
     return result;
   };
-  const restore = () =>
-    runAction('restore-db', {
-      inputs: {
-        'database-url': database.url,
-        'artifact-name': 'latest',
-        label: 'production',
-        mode: 'replace',
-        'safety-backup': 'false',
-        ledger: ledgerFile,
-      },
-      env: localEnv(),
-      githubToken: '',
-    });
+  const restore = () => restoreLatest(database, localEnv(), { ledger: ledgerFile });
 
   it("restores the backup of the ledger's newest entry for the label, verified by its checksum; refuses an older one or a damaged file", async () => {
     await database.query("INSERT INTO orders VALUES (1, 'first')");
@@ -662,8 +668,7 @@ describe("restore-db without an artifact service: an exact artifact name, and th
   });
   afterAll(() => database?.drop());
 
-  const items = async () =>
-    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  const items = () => orderItems(database);
   /** A backup named `name` of label production, recorded in the ledger, kept where `env` says (no artifact service). */
   const backup = async (name: string, env: Record<string, string>, extra: Record<string, string> = {}) => {
     const result = await runAction('backup-db', {
@@ -792,21 +797,7 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
       },
       env: env(),
     });
-  const restoreLatest = (inputs: Record<string, string>) =>
-    runAction('restore-db', {
-      inputs: {
-        'database-url': database.url,
-        'artifact-name': 'latest',
-        label: 'production',
-        mode: 'replace',
-        'safety-backup': 'false',
-        ...inputs,
-      },
-      env: env(),
-      githubToken: '',
-    });
-  const items = async () =>
-    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  const items = () => orderItems(database);
 
   it('backup-db appends the backup (checksum, label, location) to the ledger on ssh-host; a host that refuses is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
     recorded = await dumpBackup('db-backup-production-recorded', { ledger: remoteLedger, ...sshActionInputs(server) });
@@ -850,7 +841,7 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
 
   it('restore-db reads the ledger on ssh-host: artifact-name latest restores the backup it names, not the newer one in the dir; a host that refuses restores nothing', async () => {
     await database.query('DELETE FROM orders');
-    const restored = await restoreLatest({ ledger: remoteLedger, ...sshActionInputs(server) });
+    const restored = await restoreLatest(database, env(), { ledger: remoteLedger, ...sshActionInputs(server) });
     expect(restored.errors).toEqual([]);
     expect(await items()).toEqual(['first']);
     expect(restored.outputs.checksum).toBe(recorded.outputs.checksum);
@@ -860,7 +851,7 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
 
     // Without the ledger the newest of the label in the dir would be taken: the one the ledger lacks.
     await database.query('DELETE FROM orders');
-    const refused = await restoreLatest({
+    const refused = await restoreLatest(database, env(), {
       ledger: remoteLedger,
       ...sshActionInputs(server),
       'known-hosts': server.wrongKnownHosts,
@@ -869,7 +860,7 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
     expect(refused.errors[0]).toMatch(/host key|known-hosts/i);
     expect(await items()).toEqual([]);
 
-    const noLedger = await restoreLatest(sshActionInputs(server));
+    const noLedger = await restoreLatest(database, env(), sshActionInputs(server));
     expect(noLedger.exitCode).toBe(1);
     expect(noLedger.errors[0]).toMatch(
       /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the restore runs on this runner\): set "ledger"/,
