@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Is IMAGE:TAG still on the deploy target? On SSH_HOST when set (with SSH_KEY / KNOWN_HOSTS, which
-# come from the same environment as the host), otherwise on the engine this runner reaches; when
-# not present there, whether the registry still serves it (a rollback can pull it). Sets the
-# outputs image, result (present, pullable, missing or not-configured) and details.
+# Is IMAGE:TAG still on the deploy target? On SSH_HOST when set (with SSH_PORT / SSH_KEY /
+# KNOWN_HOSTS, which come from the same environment as the host), otherwise on the engine this
+# runner reaches; when not present there, whether the registry still serves it (a rollback can
+# pull it). Sets the outputs image, result (present, pullable, missing or not-configured) and details.
 set -uo pipefail
 reference="${IMAGE:-}:${TAG}"
 answer() { # result details
@@ -22,7 +22,7 @@ if [ -n "${SSH_HOST:-}" ]; then
   trap 'rm -rf "$dir"' EXIT
   printf '%s\n' "${SSH_KEY:-}" > "$dir/key" && chmod 600 "$dir/key"
   printf '%s\n' "${KNOWN_HOSTS:-}" > "$dir/known_hosts"
-  remote() { ssh -i "$dir/key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$dir/known_hosts" "${SSH_USER:+$SSH_USER@}$SSH_HOST" "$@"; }
+  remote() { ssh -p "${SSH_PORT:-22}" -i "$dir/key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$dir/known_hosts" "${SSH_USER:+$SSH_USER@}$SSH_HOST" "$@"; }
   where="on $SSH_HOST"
 else
   remote() { "$@"; }

@@ -47,6 +47,25 @@ const readLines = (file: string): LedgerEntry[] =>
     .split('\n')
     .map((line) => JSON.parse(line) as LedgerEntry);
 
+/** The rows of the restore tests' orders table. */
+const orderItems = async (database: TestDatabase) =>
+  (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+
+/** restore-db of the latest backup of label production, in place, as from a terminal (no artifact service, no token). */
+const restoreLatest = (database: TestDatabase, env: Record<string, string>, inputs: Record<string, string>) =>
+  runAction('restore-db', {
+    inputs: {
+      'database-url': database.url,
+      'artifact-name': 'latest',
+      label: 'production',
+      mode: 'replace',
+      'safety-backup': 'false',
+      ...inputs,
+    },
+    env,
+    githubToken: '',
+  });
+
 describe('the ledger file, through the local and the SSH executor', () => {
   let ssh: SshExecutor;
   beforeAll(async () => {
@@ -452,8 +471,7 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
   });
   afterAll(() => database?.drop());
 
-  const items = async () =>
-    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  const items = () => orderItems(database);
   // No artifact service, no token: what the rollback-actions command gives its steps.
   const localEnv = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
   let backups = 0;
@@ -472,19 +490,7 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
     expect(result.errors).toEqual([]);
     return result;
   };
-  const restore = () =>
-    runAction('restore-db', {
-      inputs: {
-        'database-url': database.url,
-        'artifact-name': 'latest',
-        label: 'production',
-        mode: 'replace',
-        'safety-backup': 'false',
-        ledger: ledgerFile,
-      },
-      env: localEnv(),
-      githubToken: '',
-    });
+  const restore = () => restoreLatest(database, localEnv(), { ledger: ledgerFile });
 
   it("restores the backup of the ledger's newest entry for the label, verified by its checksum; refuses an older one or a damaged file", async () => {
     await database.query("INSERT INTO orders VALUES (1, 'first')");
@@ -662,8 +668,7 @@ describe("restore-db without an artifact service: an exact artifact name, and th
   });
   afterAll(() => database?.drop());
 
-  const items = async () =>
-    (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+  const items = () => orderItems(database);
   /** A backup named `name` of label production, recorded in the ledger, kept where `env` says (no artifact service). */
   const backup = async (name: string, env: Record<string, string>, extra: Record<string, string> = {}) => {
     const result = await runAction('backup-db', {
@@ -754,5 +759,112 @@ describe("restore-db without an artifact service: an exact artifact name, and th
     );
     expect(await items()).toEqual(['kept']);
     expect(named.outputs.checksum).toBe(first.outputs.checksum);
+  });
+});
+
+/**
+ * A dump is taken (and restored) on the runner, but its ledger line belongs on the deploy host
+ * (ssh-*), where redeploy-tag writes the deploys and where compute, the break-glass command and
+ * restore-db read the latest backup.
+ */
+describe('a dump backup on the runner, its ledger on the deploy host (backup-db and restore-db with ssh-*)', () => {
+  let database: TestDatabase;
+  let backupDir: string;
+  let remoteLedger: string;
+  /** The backup the deploy host's ledger records, and a newer one in the dir that it does not. */
+  let recorded: Awaited<ReturnType<typeof runAction>>;
+  let unrecorded: Awaited<ReturnType<typeof runAction>>;
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger_dump_ssh');
+    backupDir = path.join(scratch, 'dump-ssh-backups');
+    remoteLedger = path.join(scratch, 'dump-deploy-host', 'ops', 'rollback-ledger.jsonl');
+    await database.query(
+      "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); INSERT INTO orders VALUES (1, 'first')",
+    );
+  });
+  afterAll(() => database?.drop());
+
+  // No artifact service: the backups are kept in ROLLBACK_BACKUP_DIR, as from the rollback-actions command.
+  const env = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  const dumpBackup = (name: string, inputs: Record<string, string>) =>
+    runAction('backup-db', {
+      inputs: {
+        'database-url': database.url,
+        label: 'production',
+        'app-version': 'v1.2.0',
+        'artifact-name': name,
+        ...inputs,
+      },
+      env: env(),
+    });
+  const items = () => orderItems(database);
+
+  it('backup-db appends the backup (checksum, label, location) to the ledger on ssh-host; a host that refuses is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
+    recorded = await dumpBackup('db-backup-production-recorded', { ledger: remoteLedger, ...sshActionInputs(server) });
+    expect(recorded.errors).toEqual([]);
+    expect(recorded.warnings).toEqual([]);
+    expect(readLines(remoteLedger)).toEqual([
+      expect.objectContaining({
+        type: 'backup',
+        method: 'dump',
+        label: 'production',
+        appVersion: 'v1.2.0',
+        database: database.name,
+        checksum: `sha256:${recorded.outputs.checksum}`,
+        location: recorded.outputs.path,
+      }),
+    ]);
+
+    // The line goes over ssh: a host key that is not the host's refuses it, and nothing is appended.
+    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    unrecorded = await dumpBackup('db-backup-production-unrecorded', {
+      ledger: remoteLedger,
+      ...sshActionInputs(server),
+      'known-hosts': server.wrongKnownHosts,
+    });
+    expect(unrecorded.errors).toEqual([]);
+    expect(unrecorded.outputs.checksum).not.toBe(recorded.outputs.checksum);
+    expect(unrecorded.warnings.join('\n')).toMatch(
+      new RegExp(
+        `^Could not append to the deployment ledger ${remoteLedger} on ${server.host}:${server.port}: ssh to .*Host key verification failed`,
+      ),
+    );
+    expect(readLines(remoteLedger)).toHaveLength(1);
+
+    const noLedger = await dumpBackup('db-backup-production-none', sshActionInputs(server));
+    expect(noLedger.exitCode).toBe(1);
+    expect(noLedger.errors[0]).toMatch(
+      /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the dump runs on this runner\): set "ledger"/,
+    );
+    expect(noLedger.outputs.path).toBeUndefined();
+  });
+
+  it('restore-db reads the ledger on ssh-host: artifact-name latest restores the backup it names, not the newer one in the dir; a host that refuses restores nothing', async () => {
+    await database.query('DELETE FROM orders');
+    const restored = await restoreLatest(database, env(), { ledger: remoteLedger, ...sshActionInputs(server) });
+    expect(restored.errors).toEqual([]);
+    expect(await items()).toEqual(['first']);
+    expect(restored.outputs.checksum).toBe(recorded.outputs.checksum);
+    expect(restored.outputs['backup-source']).toContain(
+      `the latest backup of label "production" in the deployment ledger ${remoteLedger} on ${server.host}:${server.port} (`,
+    );
+
+    // Without the ledger the newest of the label in the dir would be taken: the one the ledger lacks.
+    await database.query('DELETE FROM orders');
+    const refused = await restoreLatest(database, env(), {
+      ledger: remoteLedger,
+      ...sshActionInputs(server),
+      'known-hosts': server.wrongKnownHosts,
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.errors[0]).toMatch(/host key|known-hosts/i);
+    expect(await items()).toEqual([]);
+
+    const noLedger = await restoreLatest(database, env(), sshActionInputs(server));
+    expect(noLedger.exitCode).toBe(1);
+    expect(noLedger.errors[0]).toMatch(
+      /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the restore runs on this runner\): set "ledger"/,
+    );
+    expect(unrecorded.outputs.path.startsWith(`${backupDir}/`)).toBe(true);
   });
 });

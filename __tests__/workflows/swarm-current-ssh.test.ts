@@ -20,20 +20,23 @@ interface Step {
   with?: Record<string, string>;
 }
 const workflow = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8')) as {
-  jobs: { plan: { steps: Step[] } };
+  jobs: Record<'plan' | 'backup' | 'rollback', { steps: Step[] }>;
 };
 const steps = workflow.jobs.plan.steps;
 const settings = steps.find((step) => step.id === 'settings') ?? {};
 const computeInputs = steps.find((step) => step.uses === './actions/compute-rollback-target')?.with ?? {};
 
 /** The settings step run as the runner runs it: its env evaluated from the repository variables. */
-async function settingsOutputs(vars: Record<string, string>): Promise<Record<string, string>> {
+async function settingsOutputs(
+  vars: Record<string, string>,
+  inputs: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rollback-test-settings-'));
   try {
     const output = path.join(dir, 'output');
     writeFileSync(output, '');
     const contexts = {
-      inputs: { environment: 'production' },
+      inputs: { environment: 'production', ...inputs },
       vars,
       secrets: {},
       job: { workflow_repository: 'owner/rollback-actions', workflow_sha: 'abc' },
@@ -56,7 +59,7 @@ async function settingsOutputs(vars: Record<string, string>): Promise<Record<str
 function computeSsh(outputs: Record<string, string>): Record<string, string> {
   const contexts = { steps: { settings: { outputs } }, secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' } };
   return Object.fromEntries(
-    ['current-from-swarm-service', 'ssh-host', 'ssh-user', 'ssh-key'].map((name) => [
+    ['current-from-swarm-service', 'ssh-host', 'ssh-user', 'ssh-port', 'ssh-key'].map((name) => [
       name,
       interpolateString(computeInputs[name], contexts, NO_STATUS),
     ]),
@@ -70,7 +73,7 @@ const SWARM = {
   ROLLBACK_SSH_USER: 'deploy',
 };
 
-const NO_SSH = { 'ssh-host': '', 'ssh-user': '', 'ssh-key': '' };
+const NO_SSH = { 'ssh-host': '', 'ssh-user': '', 'ssh-port': '22', 'ssh-key': '' };
 
 describe("rollback.yml's plan: the current release from a swarm service", () => {
   it('reads <stack>_<first service> on the manager over SSH when ssh-host is set, with the deploy key', async () => {
@@ -79,6 +82,7 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
       'current-from-swarm-service': 'shop_api',
       'ssh-host': 'manager.internal',
       'ssh-user': 'deploy',
+      'ssh-port': '22',
       'ssh-key': 'PRIVATE KEY',
     });
   });
@@ -106,16 +110,16 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
 describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', () => {
   const LEDGER = { ROLLBACK_LEDGER: 'ops/deployments.jsonl' };
   const COMPOSE_OVER_SSH = { ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ROLLBACK_SSH_HOST: 'deploy.internal' };
-  const rollbackSteps = (
-    parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8')) as {
-      jobs: { rollback: { steps: Step[] } };
-    }
-  ).jobs.rollback.steps;
-  const SSH_INPUTS = ['ssh-host', 'ssh-user', 'ssh-key', 'known-hosts', 'ledger'];
+  const SSH_INPUTS = ['ssh-host', 'ssh-user', 'ssh-port', 'ssh-key', 'known-hosts', 'ledger'];
 
-  /** A rollback-job step's ledger and SSH inputs, evaluated from the plan's outputs and the variables. */
-  function ledgerHost(action: string, vars: Record<string, string>, plan: Record<string, string>) {
-    const step = rollbackSteps.find((candidate) => candidate.uses === `./actions/${action}`)?.with ?? {};
+  /** A step's ledger and SSH inputs (the first step of `action` in `job`), evaluated from the plan's outputs and the variables. */
+  function ledgerHost(
+    action: string,
+    vars: Record<string, string>,
+    plan: Record<string, string>,
+    job: 'rollback' | 'backup' = 'rollback',
+  ) {
+    const step = workflow.jobs[job].steps.find((candidate) => candidate.uses === `./actions/${action}`)?.with ?? {};
     const contexts = {
       vars,
       needs: {
@@ -134,6 +138,7 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
       'current-from-swarm-service': '',
       'ssh-host': 'deploy.internal',
       'ssh-user': 'deploy',
+      'ssh-port': '22',
       'ssh-key': 'PRIVATE KEY',
     });
     expect(interpolateString(computeInputs.ledger, { vars: LEDGER }, NO_STATUS)).toBe(LEDGER.ROLLBACK_LEDGER);
@@ -150,6 +155,7 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
     expect(deploy).toEqual({
       'ssh-host': 'deploy.internal',
       'ssh-user': 'deploy',
+      'ssh-port': '22',
       'ssh-key': 'PRIVATE KEY',
       'known-hosts': 'deploy.internal ssh-ed25519 AAAA',
       ledger: LEDGER.ROLLBACK_LEDGER,
@@ -157,8 +163,74 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
     expect(ledgerHost('smoke-test', LEDGER, plan)).toEqual(deploy);
     // On the runner without ssh-host; and with no ledger, smoke-test gets no SSH input at all (it refuses ssh-host without a ledger).
     const runner = await settingsOutputs({ ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ...LEDGER });
-    const local = { 'ssh-host': '', 'ssh-user': '', 'ssh-key': '', 'known-hosts': '', ledger: LEDGER.ROLLBACK_LEDGER };
+    const local = {
+      'ssh-host': '',
+      'ssh-user': '',
+      'ssh-port': '22',
+      'ssh-key': '',
+      'known-hosts': '',
+      ledger: LEDGER.ROLLBACK_LEDGER,
+    };
     expect(ledgerHost('smoke-test', LEDGER, runner)).toEqual(local);
     expect(ledgerHost('smoke-test', {}, plan)).toEqual({ ...local, ledger: '' });
+  });
+
+  it("the dump backups (the rollback's and the image-only one alongside) record in the ledger on the host redeploy-tag writes to, and the dump restore reads it there", async () => {
+    const plan = await settingsOutputs({ ...COMPOSE_OVER_SSH, ...LEDGER });
+    const deploy = ledgerHost('redeploy-tag', LEDGER, plan);
+    expect(ledgerHost('backup-db', LEDGER, plan)).toEqual(deploy);
+    expect(ledgerHost('backup-db', LEDGER, plan, 'backup')).toEqual(deploy);
+    // restore-db reads there which backup is the latest of the label (from a terminal, in the local backup dir).
+    expect(ledgerHost('restore-db', LEDGER, plan)).toEqual(deploy);
+    // The dump is taken on the runner either way: only with a ledger and ssh-host does it get SSH inputs.
+    const runner = await settingsOutputs({ ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ...LEDGER });
+    const local = { ...NO_SSH, 'known-hosts': '', ledger: LEDGER.ROLLBACK_LEDGER };
+    expect(ledgerHost('backup-db', LEDGER, runner)).toEqual(local);
+    expect(ledgerHost('backup-db', {}, plan, 'backup')).toEqual({ ...local, ledger: '' });
+    expect(ledgerHost('restore-db', LEDGER, runner)).toEqual(local);
+    expect(ledgerHost('restore-db', {}, plan)).toEqual({ ...local, ledger: '' });
+  });
+});
+
+/** A deploy host whose sshd listens on another port than 22: ROLLBACK_SSH_PORT (or the ssh-port input). */
+describe('rollback.yml: the deploy host on another SSH port', () => {
+  const OVER_SSH = { ...SWARM, ROLLBACK_SSH_HOST: 'deploy.internal', ROLLBACK_LEDGER: 'ops/deployments.jsonl' };
+
+  it('every step given ssh-host is given an ssh-port too', () => {
+    const missing = Object.entries(workflow.jobs).flatMap(([job, { steps }]) =>
+      steps
+        .filter((step) => step.with?.['ssh-host'] !== undefined && step.with['ssh-port'] === undefined)
+        .map((step) => `${job}.${step.id ?? step.uses}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it.each([
+    ['the variable', { ROLLBACK_SSH_PORT: '2222' }, {}],
+    ['the ssh-port input over the variable', { ROLLBACK_SSH_PORT: '2200' }, { 'ssh-port': '2222' }],
+  ])('%s reaches compute, the stop, the redeploy, the smoke verdict and the dump backup', async (_, vars, inputs) => {
+    const outputs = await settingsOutputs({ ...OVER_SSH, ...vars }, inputs);
+    expect(outputs['ssh-port']).toBe('2222');
+    expect(computeSsh(outputs)['ssh-port']).toBe('2222');
+    const needs = { plan: { outputs } };
+    const contexts = { vars: { ...OVER_SSH, ...vars }, needs, secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' } };
+    const ports = Object.entries(workflow.jobs).flatMap(([job, { steps }]) =>
+      steps
+        .filter((step) => step.with?.['ssh-port'] !== undefined && !step.with['ssh-port'].includes('PGBACKREST'))
+        .map((step) => [
+          `${job}.${step.id ?? step.uses}`,
+          interpolateString(step.with!['ssh-port'], { ...contexts, steps: { settings: { outputs } } }, NO_STATUS),
+        ]),
+    );
+    expect(ports).toEqual([
+      ['plan.target', '2222'],
+      ['backup.backup', '2222'],
+      ['rollback.backup', '2222'],
+      ['rollback.stop', '2222'],
+      ['rollback.restore', '2222'],
+      ['rollback.restart', '2222'],
+      ['rollback.redeploy', '2222'],
+      ['rollback.smoke', '2222'],
+    ]);
   });
 });

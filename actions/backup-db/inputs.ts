@@ -5,23 +5,15 @@ import { parseCompression } from '../../shared/backup/compression.js';
 import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
-import { readLedgerPath } from '../../shared/ledger/inputs.js';
+import { readLedgerOnHost } from '../../shared/ledger/inputs.js';
+import type { SshTarget } from '../../shared/engine/ssh.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { sizeOrNone, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 
 const VERIFY_MODES = ['archive', 'full', 'restore'] as const;
 /** Inputs only method "pgbackrest" reads (those without defaults). */
-const PGBACKREST_ONLY_INPUTS = [
-  'pgbackrest-stanza',
-  'pgbackrest-config',
-  'pgbackrest-via',
-  'restore-point',
-  'ssh-host',
-  'ssh-user',
-  'ssh-key',
-  'known-hosts',
-] as const;
+const PGBACKREST_ONLY_INPUTS = ['pgbackrest-stanza', 'pgbackrest-config', 'pgbackrest-via', 'restore-point'] as const;
 
 /** What the user asked for: the dump settings a BackupRequest takes, plus where the backup goes. */
 export interface BackupInputs extends Pick<
@@ -45,8 +37,10 @@ export interface BackupInputs extends Pick<
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
-  /** The deployment ledger on this runner to append the backup to. */
+  /** The deployment ledger to append the backup to: on this runner, or on `ledgerHost` over SSH. */
   ledger?: string;
+  /** The deploy host whose ledger records the backup (the dump itself runs on this runner). */
+  ledgerHost?: SshTarget;
 }
 
 function readSizeGate(): SizeGate | undefined {
@@ -92,7 +86,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
-    ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
+    ...readLedgerOnHost('the dump runs'),
     sizeGate: readSizeGate(),
     rowCountMaxBytes:
       sizeOrNone('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,

@@ -6,7 +6,8 @@ import { readTablesInputs, type TablesInputs } from './tables.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { LOCAL_BACKUP_DIR_ENV, localBackupDir } from '../../shared/backup/local-dir.js';
-import { readLedgerPath } from '../../shared/ledger/inputs.js';
+import { readLedgerOnHost } from '../../shared/ledger/inputs.js';
+import type { SshTarget } from '../../shared/engine/ssh.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
@@ -15,10 +16,6 @@ const PGBACKREST_ONLY_INPUTS = [
   'pgbackrest-stanza',
   'pgbackrest-config',
   'pgbackrest-via',
-  'ssh-host',
-  'ssh-user',
-  'ssh-key',
-  'known-hosts',
   'restore-point',
   'restore-point-lsn',
   'target-time',
@@ -54,8 +51,10 @@ export interface RestoreInputs {
   expectedPlanDigest?: string;
   /** Partial restore: only these tables, into the database in database-url. */
   tables: TablesInputs;
-  /** The deployment ledger on this runner: names the latest backup of a label in a local backup dir. */
+  /** The deployment ledger (on this runner, or on `ledgerHost` over SSH): names the latest backup of a label in a local backup dir. */
   ledger?: string;
+  /** The deploy host whose ledger is read (the restore itself runs on this runner). */
+  ledgerHost?: SshTarget;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -164,6 +163,6 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
         'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
     }),
     tables,
-    ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
+    ...readLedgerOnHost('the restore runs'),
   };
 }

@@ -28942,7 +28942,7 @@ function readSshInputs() {
     };
 }
 /** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function readSshTarget() {
+function host_inputs_readSshTarget() {
     const ssh = readSshInputs();
     return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
 }
@@ -28988,7 +28988,7 @@ function emitEvent(event, fields = {}) {
  * whole even when two jobs append at once); reads through `cat`. Both run on the executor, so the
  * same code writes on the runner or, over SSH, on the deploy host.
  */
-const LEDGER_ENV = 'ROLLBACK_LEDGER';
+const ledger_LEDGER_ENV = 'ROLLBACK_LEDGER';
 /** Where the run comes from, so a ledger line can be traced to its workflow run. */
 function runReference() {
     const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = process.env;
@@ -32216,6 +32216,7 @@ function yamlInput(name, options) {
 
 
 
+
 /**
  * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
  * on. A relative path is relative to working-directory on the runner, and to the SSH user's login
@@ -32223,12 +32224,24 @@ function yamlInput(name, options) {
  */
 function readLedgerPath(remote, workingDirectory) {
     const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[LEDGER_ENV] || undefined);
+    const text = fromInput ?? (process.env[ledger_LEDGER_ENV] || undefined);
     if (text === undefined)
         return undefined;
     if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`);
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${ledger_LEDGER_ENV})` : ''}.`);
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+/**
+ * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
+ * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
+ * redeploy-tag keeps it), so it is refused without a ledger.
+ */
+function readLedgerOnHost(work) {
+    const ledgerHost = readSshTarget();
+    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ledgerHost && !ledger)
+        throw new InputError('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
+    return { ledger, ledgerHost };
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts

@@ -35027,9 +35027,12 @@ var local_dir = __nccwpck_require__(59284);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./shared/engine/host-inputs.ts
+var host_inputs = __nccwpck_require__(49505);
 // EXTERNAL MODULE: ./shared/ledger/ledger.ts
-var ledger = __nccwpck_require__(91397);
+var ledger_ledger = __nccwpck_require__(91397);
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
+
 
 
 
@@ -35041,12 +35044,24 @@ var ledger = __nccwpck_require__(91397);
  */
 function readLedgerPath(remote, workingDirectory) {
     const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[ledger/* LEDGER_ENV */.Oi] || undefined);
+    const text = fromInput ?? (process.env[ledger_ledger/* LEDGER_ENV */.Oi] || undefined);
     if (text === undefined)
         return undefined;
     if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${ledger/* LEDGER_ENV */.Oi})` : ''}.`);
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${ledger_ledger/* LEDGER_ENV */.Oi})` : ''}.`);
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
+}
+/**
+ * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
+ * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
+ * redeploy-tag keeps it), so it is refused without a ledger.
+ */
+function readLedgerOnHost(work) {
+    const ledgerHost = (0,host_inputs/* readSshTarget */.WI)();
+    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ledgerHost && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${ledger_ledger/* LEDGER_ENV */.Oi}) too, or remove it.`);
+    return { ledger, ledgerHost };
 }
 
 // EXTERNAL MODULE: ./shared/migrations/plan-digest.ts
@@ -35068,10 +35083,6 @@ const PGBACKREST_ONLY_INPUTS = [
     'pgbackrest-stanza',
     'pgbackrest-config',
     'pgbackrest-via',
-    'ssh-host',
-    'ssh-user',
-    'ssh-key',
-    'known-hosts',
     'restore-point',
     'restore-point-lsn',
     'target-time',
@@ -35168,7 +35179,7 @@ async function readRestoreInputs() {
             patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
         }),
         tables,
-        ledger: readLedgerPath(false, process.env.GITHUB_WORKSPACE || process.cwd()),
+        ...readLedgerOnHost('the restore runs'),
     };
 }
 
@@ -36244,7 +36255,10 @@ var local_dir = __nccwpck_require__(59284);
 var executor = __nccwpck_require__(44298);
 // EXTERNAL MODULE: ./shared/ledger/ledger.ts
 var ledger_ledger = __nccwpck_require__(91397);
+// EXTERNAL MODULE: ./shared/engine/ssh.ts + 1 modules
+var engine_ssh = __nccwpck_require__(91256);
 ;// CONCATENATED MODULE: ./actions/restore-db/source.ts
+
 
 
 
@@ -36307,13 +36321,26 @@ async function obtainBackup(source, workDir, ledger) {
 async function fromBackupDir(dir, source, ledger, dirSource) {
     let found;
     if (source.kind === 'latest-artifact') {
-        const entries = ledger ? await (0,ledger_ledger/* readLedger */.SC)({ path: ledger, executor: executor/* localExecutor */.F }) : [];
-        const entry = (0,ledger_ledger/* latestBackupOfLabel */.$X)(entries, source.label);
-        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, ledger ? { path: ledger, entry } : undefined, dirSource);
+        const read = ledger && (await readLedgerFile(ledger));
+        const entry = (0,ledger_ledger/* latestBackupOfLabel */.$X)(read?.entries ?? [], source.label);
+        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, read ? { path: read.shown, entry } : undefined, dirSource);
     }
     else
         found = await (0,local_dir/* findInBackupDir */.A4)(dir, { name: source.name }, undefined, dirSource);
     return fromMetadata(found.metadataPath, found.origin);
+}
+/** The ledger's entries, and the file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
+async function readLedgerFile(ledger) {
+    const ssh = ledger.host && (await (0,engine_ssh/* openSshExecutor */.g)(ledger.host));
+    try {
+        return {
+            shown: ledger.host ? `${ledger.path} on ${ledger.host.host}:${ledger.host.port}` : ledger.path,
+            entries: await (0,ledger_ledger/* readLedger */.SC)({ path: ledger.path, executor: ssh ?? executor/* localExecutor */.F }),
+        };
+    }
+    finally {
+        await ssh?.close();
+    }
 }
 async function fromArtifact(source, workDir) {
     let ref;
@@ -36572,7 +36599,7 @@ async function run() {
     const started = Date.now();
     // Method pgbackrest's modules are loaded on its path only: a dump restore's start compiles none of them.
     if ((0,restore_db_inputs/* readRestoreMethod */.oD)() === 'pgbackrest')
-        return await (await __nccwpck_require__.e(/* import() */ 230).then(__nccwpck_require__.bind(__nccwpck_require__, 73230))).runPgBackRestRestore(started);
+        return await (await __nccwpck_require__.e(/* import() */ 580).then(__nccwpck_require__.bind(__nccwpck_require__, 46580))).runPgBackRestRestore(started);
     const now = new Date();
     const inputs = await (0,restore_db_inputs/* readRestoreInputs */.Ez)();
     const replace = inputs.mode === 'replace';
@@ -36606,7 +36633,7 @@ async function run() {
     const workDirDone = cancellation/* cancellation */.WN.partialFile(workDir);
     try {
         // 2. The backup, verified and decrypted, before any database is touched.
-        const backup = await obtainBackup(inputs.source, workDir, inputs.ledger);
+        const backup = await obtainBackup(inputs.source, workDir, inputs.ledger ? { path: inputs.ledger, host: inputs.ledgerHost } : undefined);
         core/* info */.pq(`Backup: ${backup.origin}.`);
         const checksum = await verifyChecksum(backup.backupPath, {
             checksum: inputs.expectedChecksum,
@@ -39030,6 +39057,298 @@ function prefixedExecutor(base, prefix) {
         remote: base.remote,
         run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
     };
+}
+
+
+/***/ }),
+
+/***/ 49505:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   WI: () => (/* binding */ readSshTarget)
+/* harmony export */ });
+/* unused harmony exports readSshInputs, openHostExecutor */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(18573);
+/* harmony import */ var _executor_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(44298);
+/* harmony import */ var _ssh_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(91256);
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function readSshInputs() {
+    const sshHost = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)(name))
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .stringInput */ .Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .secretInput */ .jY)('ssh-key'),
+        port: (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .integerInput */ .$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
+            throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
+}
+
+
+/***/ }),
+
+/***/ 91256:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  g: () => (/* binding */ openSshExecutor)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(32635);
+// EXTERNAL MODULE: ./shared/process.ts + 1 modules
+var process = __nccwpck_require__(78548);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
+/**
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const env = Object.entries(options.env ?? {});
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    let line = `exec ${words.join(' ')}`;
+    // A directory named like an option ("-x") would be read as one by cd.
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!(0,process/* findExecutable */.oq)('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${(0,process/* formatCommand */.fE)(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await (0,process/* runProcess */.R3)('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new process/* ProcessError */.yI(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
+            let result;
+            try {
+                result = await (0,process/* runProcess */.R3)('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof process/* ProcessError */.yI)
+                    throw new process/* ProcessError */.yI(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new process/* ProcessError */.yI(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await (0,process/* runProcess */.R3)('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
 }
 
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { quote, stringInput } from '../inputs.js';
+import { readSshTarget } from '../engine/host-inputs.js';
+import type { SshTarget } from '../engine/ssh.js';
 import { LEDGER_ENV } from './ledger.js';
 
 /**
@@ -18,4 +20,20 @@ export function readLedgerPath(remote: boolean, workingDirectory: string): strin
       `must name a file, not a directory; got ${quote(text)}${fromInput === undefined ? ` (from ${LEDGER_ENV})` : ''}.`,
     );
   return remote || path.isAbsolute(text) ? text : path.resolve(workingDirectory, text);
+}
+
+/**
+ * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
+ * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
+ * redeploy-tag keeps it), so it is refused without a ledger.
+ */
+export function readLedgerOnHost(work: string): { ledger?: string; ledgerHost?: SshTarget } {
+  const ledgerHost = readSshTarget();
+  const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+  if (ledgerHost && !ledger)
+    throw new InputError(
+      'ssh-host',
+      `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`,
+    );
+  return { ledger, ledgerHost };
 }
