@@ -372,43 +372,60 @@ function pgBackRestError(output) {
     const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
     return line?.replace(/^.*?\bERROR: /, '').trim();
 }
+/** `pgbackrest version` there: "2.45", or an error that says pgBackRest does not run there. */
+async function probeVersion(executor) {
+    const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+            hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+        });
+    });
+    const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+    if (!version)
+        throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+    return version;
+}
 class PgBackRestHost {
     executor;
     direct;
     settings;
     ssh;
-    version;
     programs = new Map();
     constructor(
     /** Runs through pgbackrest-via: pgBackRest and the server programs. */
     executor, 
     /** The host itself, without the prefix: stop-command and start-command run here. */
-    direct, settings, ssh, 
-    /** "2.45" */
-    version) {
+    direct, settings, ssh) {
         this.executor = executor;
         this.direct = direct;
         this.settings = settings;
         this.ssh = ssh;
-        this.version = version;
+    }
+    probedVersion = '';
+    /** "2.45" */
+    get version() {
+        return this.probedVersion;
     }
     get description() {
         return this.executor.description;
     }
     /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
     static async open(settings) {
+        return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
+    }
+    /**
+     * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+     * one round trip instead of two. When pgBackRest does not run there, the version's error is the
+     * one reported, whatever `first` failed with.
+     */
+    static async openWith(settings, first) {
         const ssh = settings.ssh ? await (0,engine_ssh/* openSshExecutor */.g)(settings.ssh) : undefined;
         const executor = (0,engine_executor/* prefixedExecutor */.p)(ssh ?? engine_executor/* localExecutor */.F, settings.via);
+        const host = new PgBackRestHost(executor, ssh ?? engine_executor/* localExecutor */.F, settings, ssh);
+        const value = first(host);
+        value.catch(() => undefined);
         try {
-            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
-                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
-                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
-                });
-            });
-            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
-            if (!version)
-                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
-            return new PgBackRestHost(executor, ssh ?? engine_executor/* localExecutor */.F, settings, ssh, version);
+            host.probedVersion = await probeVersion(executor);
+            return { host, value: await value };
         }
         catch (error) {
             await ssh?.close();
@@ -801,16 +818,10 @@ async function newestArchivedFrom(host, info, segment) {
     const names = await archivedSegmentsIn(host, info, segment.slice(0, 16));
     return names.includes(segment) ? names.at(-1) : undefined;
 }
-/** pgBackRest's host and its stanza's info; the host is closed again when the info cannot be read. */
+/** pgBackRest's host and its stanza's info, read beside `pgbackrest version`. */
 async function openStanza(settings) {
-    const host = await PgBackRestHost.open(settings);
-    try {
-        return { host, before: await host.info() };
-    }
-    catch (error) {
-        await host.close();
-        throw error;
-    }
+    const { host, value } = await PgBackRestHost.openWith(settings, (opened) => opened.info());
+    return { host, before: value };
 }
 async function runPgBackRestBackup(started) {
     const inputs = readPgBackRestBackupInputs(new Date(started));
@@ -828,6 +839,10 @@ async function runPgBackRestBackup(started) {
         lib_core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(inputs.target)}: PostgreSQL ${server.version.text}, system identifier ${server.systemId}.`);
         if (server.inRecovery)
             throw new errors/* ActionError */.lZ('The server is a standby (in recovery): restore points can only be created on the primary. Point database-url at the primary.');
+        // With no backup to take first, the schema version is read while pgBackRest answers (the
+        // connection queues it), still before the point; otherwise just before the point.
+        const schemaEarly = inputs.backupType === 'none' ? (0,detect_history/* detectSchemaVersion */.t)(client) : undefined;
+        schemaEarly?.catch(() => undefined);
         const opened = await stanza;
         host = opened.host;
         const { before } = opened;
@@ -872,7 +887,7 @@ async function runPgBackRestBackup(started) {
             backupTaken = true;
             lib_core/* info */.pq(`Backup ${backup.label} (${backup.type}) taken.`);
         }
-        const schemaVersion = await (0,detect_history/* detectSchemaVersion */.t)(client);
+        const schemaVersion = await (schemaEarly ?? (0,detect_history/* detectSchemaVersion */.t)(client));
         const pointStarted = Date.now();
         const restorePoint = await createRestorePoint(client, inputs.restorePoint);
         const notArchived = (reason) => new errors/* ActionError */.lZ(`WAL archiving of stanza "${settings.stanza}" does not work: restore point "${restorePoint.name}" was created at ${restorePoint.lsn}, but its WAL segment ${restorePoint.segment} is not archived, so it cannot be recovered to. ${reason}\nNothing else was changed.`);

@@ -455,43 +455,60 @@ function pgBackRestError(output) {
     const line = output.split('\n').find((text) => /\bERROR: \[\d+\]:/.test(text));
     return line?.replace(/^.*?\bERROR: /, '').trim();
 }
+/** `pgbackrest version` there: "2.45", or an error that says pgBackRest does not run there. */
+async function probeVersion(executor) {
+    const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
+            hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
+        });
+    });
+    const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
+    if (!version)
+        throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
+    return version;
+}
 class PgBackRestHost {
     executor;
     direct;
     settings;
     ssh;
-    version;
     programs = new Map();
     constructor(
     /** Runs through pgbackrest-via: pgBackRest and the server programs. */
     executor, 
     /** The host itself, without the prefix: stop-command and start-command run here. */
-    direct, settings, ssh, 
-    /** "2.45" */
-    version) {
+    direct, settings, ssh) {
         this.executor = executor;
         this.direct = direct;
         this.settings = settings;
         this.ssh = ssh;
-        this.version = version;
+    }
+    probedVersion = '';
+    /** "2.45" */
+    get version() {
+        return this.probedVersion;
     }
     get description() {
         return this.executor.description;
     }
     /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
     static async open(settings) {
+        return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
+    }
+    /**
+     * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+     * one round trip instead of two. When pgBackRest does not run there, the version's error is the
+     * one reported, whatever `first` failed with.
+     */
+    static async openWith(settings, first) {
         const ssh = settings.ssh ? await (0,engine_ssh/* openSshExecutor */.g)(settings.ssh) : undefined;
         const executor = (0,engine_executor/* prefixedExecutor */.p)(ssh ?? engine_executor/* localExecutor */.F, settings.via);
+        const host = new PgBackRestHost(executor, ssh ?? engine_executor/* localExecutor */.F, settings, ssh);
+        const value = first(host);
+        value.catch(() => undefined);
         try {
-            const result = await executor.run('pgbackrest', ['version'], { timeoutMs: 60_000 }).catch((error) => {
-                throw new errors/* ActionError */.lZ(`pgBackRest does not run on ${executor.description}: ${(0,errors/* errorMessage */.gJ)(error)}`, {
-                    hint: 'Install pgbackrest where the database server runs, and set pgbackrest-via (e.g. sudo -u postgres, or docker compose exec -T db) and ssh-host so that this step reaches it.',
-                });
-            });
-            const version = /pgBackRest\s+(\S+)/.exec(result.stdout)?.[1];
-            if (!version)
-                throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
-            return new PgBackRestHost(executor, ssh ?? engine_executor/* localExecutor */.F, settings, ssh, version);
+            host.probedVersion = await probeVersion(executor);
+            return { host, value: await value };
         }
         catch (error) {
             await ssh?.close();
@@ -1273,7 +1290,8 @@ async function runPgBackRestRestore(started) {
     const liveOpening = inputs.removeSideCluster
         ? Promise.resolve({})
         : openLive(inputs.target);
-    const host = await PgBackRestHost.open(inputs.settings).catch(async (error) => {
+    // The stanza's info is read beside `pgbackrest version` (not needed to remove a side cluster).
+    const { host, value: info } = await PgBackRestHost.openWith(inputs.settings, (opened) => inputs.removeSideCluster ? Promise.resolve(undefined) : opened.info()).catch(async (error) => {
         // openLive never rejects; its connection is closed before the host's error is reported.
         await (await liveOpening).client?.end().catch(() => undefined);
         throw error;
@@ -1287,7 +1305,7 @@ async function runPgBackRestRestore(started) {
             (0,outputs/* setOutputs */.n)({ 'side-data-dir': inputs.removeSideCluster, 'duration-ms': Date.now() - started });
             return;
         }
-        const result = await restore(inputs, host, live, now);
+        const result = await restore(inputs, host, info, live, now);
         const durationMs = Date.now() - started;
         const database = inputs.target.database;
         (0,outputs/* setOutputs */.n)({
@@ -1368,9 +1386,8 @@ async function planAfterCheck(inputs, host, info, major, segmentSize, checkStart
     }
     return { plan, newestArchivedAt, newestRestorableAt };
 }
-async function restore(inputs, host, live, now) {
+async function restore(inputs, host, info, live, now) {
     const replace = inputs.mode === 'replace';
-    const info = await host.info();
     if (live.server)
         ensureStanzaOfServer(info, live.server);
     const major = info.databaseVersion ?? String(live.server?.version.major ?? '');
