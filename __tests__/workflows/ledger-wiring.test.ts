@@ -51,4 +51,14 @@ describe('the deployment ledger in the workflows', () => {
     expect(steps.map((step) => step.step)).toEqual(names);
     expect(steps.filter((step) => step.ledger !== '${{ vars.ROLLBACK_LEDGER }}')).toEqual([]);
   });
+
+  it('rollback-drill.yml reads it where it reads GitHub: the last known good release and the latest backup of the label', () => {
+    const reads = ledgerSteps('.github/workflows/rollback-drill.yml').filter((step) =>
+      ['database.target', 'database.restore'].includes(step.step),
+    );
+    expect(reads).toEqual([
+      { step: 'database.target', ledger: '${{ vars.ROLLBACK_LEDGER }}' },
+      { step: 'database.restore', ledger: '${{ vars.ROLLBACK_LEDGER }}' },
+    ]);
+  });
 });

@@ -234,3 +234,63 @@ describe('rollback.yml: the deploy host on another SSH port', () => {
     ]);
   });
 });
+
+/**
+ * The drill reads what a rollback reads, where rollback.yml reads it: the last known good release
+ * (compute) and the latest backup of the label (restore-db, from a terminal's local backup dir)
+ * come from the deployment ledger on the deploy host when GitHub does not answer.
+ */
+describe('rollback-drill.yml: the deployment ledger on the deploy host (ssh-host)', () => {
+  const drill = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback-drill.yml'), 'utf8')) as {
+    jobs: { database: { steps: Step[] } };
+  };
+  const LEDGER_HOST = {
+    ROLLBACK_LEDGER: 'ops/deployments.jsonl',
+    ROLLBACK_SSH_HOST: 'deploy.internal',
+    ROLLBACK_SSH_USER: 'deploy',
+    ROLLBACK_KNOWN_HOSTS: 'deploy.internal ssh-ed25519 AAAA',
+  };
+  const INPUTS = ['ledger', 'ssh-host', 'ssh-user', 'ssh-port', 'ssh-key', 'known-hosts'];
+
+  /** The ledger and SSH inputs of the database job's compute and restore-db steps, evaluated from the variables. */
+  function ledgerInputs(vars: Record<string, string>): Record<string, Record<string, string>> {
+    const contexts = { vars, secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' } };
+    return Object.fromEntries(
+      drill.jobs.database.steps
+        .filter((step) => step.id === 'target' || step.id === 'restore')
+        .map((step) => [
+          step.id!,
+          Object.fromEntries(
+            INPUTS.map((name) => [name, interpolateString(step.with?.[name] ?? '', contexts, NO_STATUS)]),
+          ),
+        ]),
+    );
+  }
+
+  it('compute and the dump restore read the ledger on ssh-host with the deploy key, on its port', () => {
+    const onHost = {
+      ledger: 'ops/deployments.jsonl',
+      'ssh-host': 'deploy.internal',
+      'ssh-user': 'deploy',
+      'ssh-port': '22',
+      'ssh-key': 'PRIVATE KEY',
+      'known-hosts': 'deploy.internal ssh-ed25519 AAAA',
+    };
+    expect(ledgerInputs(LEDGER_HOST)).toEqual({ target: onHost, restore: onHost });
+    const onPort = { ...onHost, 'ssh-port': '2222' };
+    expect(ledgerInputs({ ...LEDGER_HOST, ROLLBACK_SSH_PORT: '2222' })).toEqual({ target: onPort, restore: onPort });
+  });
+
+  it('without ssh-host the ledger is read on the runner; without a ledger no SSH input is passed', () => {
+    const { ROLLBACK_LEDGER, ...hostOnly } = LEDGER_HOST;
+    const local = { ...NO_SSH, 'known-hosts': '' };
+    expect(ledgerInputs({ ROLLBACK_LEDGER })).toEqual({
+      target: { ...local, ledger: ROLLBACK_LEDGER },
+      restore: { ...local, ledger: ROLLBACK_LEDGER },
+    });
+    expect(ledgerInputs({ ...hostOnly, ROLLBACK_SSH_PORT: '2222' })).toEqual({
+      target: { ...local, ledger: '' },
+      restore: { ...local, ledger: '' },
+    });
+  });
+});
