@@ -28399,6 +28399,8 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
+// EXTERNAL MODULE: ./shared/errors.ts
+var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: ./shared/github/deployments.ts
 /** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
 function repositoryFromEnv(env = process.env) {
@@ -28516,8 +28518,6 @@ function serializeOutput(value) {
     return String(value);
 }
 
-// EXTERNAL MODULE: ./shared/errors.ts
-var errors = __nccwpck_require__(2635);
 ;// CONCATENATED MODULE: ./shared/github/no-answer.ts
 /**
  * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
@@ -28879,7 +28879,8 @@ function readDrillReportInputs() {
         matrixDir: (0,inputs/* stringInput */.Uj)('matrix-dir') ?? external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'rollback-drill'),
         openIssue,
         uploadOutcome: (0,inputs/* enumInput */.gX)('upload-outcome', ['success', 'failure', 'cancelled', 'skipped']),
-        githubToken: openIssue ? (0,inputs/* secretInput */.jY)('github-token', { required: true }) : undefined,
+        // Empty from the rollback-actions command when GitHub did not answer at its start: main says what that means for the drill.
+        githubToken: openIssue ? (0,inputs/* secretInput */.jY)('github-token') : undefined,
     };
 }
 
@@ -28893,10 +28894,11 @@ function readDrillReportInputs() {
 
 
 
+
 const LABEL = 'rollback-drill';
 /** Opens an issue labelled rollback-drill with the matrix, or comments on the open one. */
-async function reportIssue(inputs, body) {
-    const client = await githubClient(inputs.githubToken);
+async function reportIssue(inputs, token, body) {
+    const client = await githubClient(token);
     const repo = currentRepository();
     const open = await githubCall('listing open rollback-drill issues', () => client.rest.issues.listForRepo({ ...repo, labels: LABEL, state: 'open', per_page: 1 }));
     const existing = open.data[0];
@@ -28934,7 +28936,30 @@ async function run() {
         setOutputs({ 'issue-number': '' });
         return;
     }
-    setOutputs({ 'issue-number': await reportIssue(inputs, markdown) });
+    setOutputs({ 'issue-number': await reportIssueOrSayWhereTheMatrixIs(inputs, markdown) });
+}
+/**
+ * With GitHub unreachable (an outage, or the rollback-actions command run while GitHub is down) no
+ * issue tracks the failed drill: the step still fails, and says where its matrix is to be read.
+ */
+async function reportIssueOrSayWhereTheMatrixIs(inputs, markdown) {
+    const hint = 'Open or update the rollback-drill issue from that matrix once GitHub answers (or rerun this job).';
+    if (!inputs.githubToken)
+        throw new errors/* InputError */.dz('github-token', `is empty, so the failed drill's rollback-drill issue could not be opened (from the rollback-actions command: GitHub did not answer when it started). ${whereTheMatrixIs(inputs)}`, { hint });
+    try {
+        return await reportIssue(inputs, inputs.githubToken, markdown);
+    }
+    catch (error) {
+        if (!(error instanceof GitHubUnreachableError))
+            throw error;
+        throw new errors/* ActionError */.lZ(`The drill failed, and its rollback-drill issue could not be opened because ${error.message.replace(/\.?$/, '.')} ${whereTheMatrixIs(inputs)}`, { hint, cause: error });
+    }
+}
+function whereTheMatrixIs(inputs) {
+    const kept = inputs.uploadOutcome === 'success'
+        ? 'in the matrix artifact (from the rollback-actions command: the artifacts folder of its record)'
+        : `in ${inputs.matrixDir} on this runner (matrix.json, matrix.md; it was not kept as an artifact)`;
+    return `The test matrix is in this job's summary and ${kept}.`;
 }
 
 
