@@ -48,7 +48,12 @@ describe('rollback-drill.yml: the deploy host on another SSH port', () => {
       )
       .map(({ name }) => name);
     expect(missing).toEqual([]);
-    const vars = { ROLLBACK_SSH_PORT: '2222' };
+    // The ledger's readers (compute, the dump restore) go to the deploy host only with a ledger.
+    const vars = {
+      ROLLBACK_SSH_PORT: '2222',
+      ROLLBACK_SSH_HOST: 'deploy.internal',
+      ROLLBACK_LEDGER: 'ops/deployments.jsonl',
+    };
     const ports = steps
       .filter(({ step }) => step.with?.['ssh-port']?.includes('ROLLBACK_SSH_PORT') || step.env?.SSH_PORT)
       .map(({ name, step }) => [
