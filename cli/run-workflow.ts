@@ -108,7 +108,8 @@ function incidentRecord(
   version: string,
 ): string {
   const deployment = deploymentLine(run, reach, after, command.settings.vars.ROLLBACK_LEDGER ?? '');
-  const plan = run.jobs.plan;
+  // The job whose compute step (id "target") read the history: rollback.yml's plan, the drill's database job.
+  const plan = run.jobs.plan ?? run.jobs.database;
   const target = plan?.steps.find((step) => step.id === 'target')?.outputs ?? {};
   const restoredFrom = run.jobs.rollback?.steps.find((step) => step.id === 'restore')?.outputs['backup-source'];
   const lines = [

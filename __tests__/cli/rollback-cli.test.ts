@@ -405,24 +405,7 @@ describe('rollback-actions, the break-glass command', () => {
     const installed = realpathSync(path.join(root, 'empty', 'node_modules', '.bin', 'rollback-actions'));
     expect(installed.startsWith(path.join(root, 'empty'))).toBe(true);
     const records = recordDir('drill');
-    const env = {
-      ...baseEnv(),
-      GITHUB_TOKEN: token,
-      ...prefixed('ROLLBACK_SECRET_', { ...secrets(), DRILL_SOURCE_DATABASE_URL: world.database.url }),
-      ...prefixed('ROLLBACK_VAR_', {
-        ...vars(),
-        // The throwaway database's service image, as the engine here has it (no registry to pull postgres:16 from).
-        DRILL_POSTGRES_IMAGE: await buildPostgresServiceImage(dockerEnv().DOCKER_HOST, serviceEnv('pgBinDir')),
-      }),
-    };
-    const run = await terminal.run(
-      script(
-        'drill',
-        env,
-        ['drill', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records],
-        installed,
-      ),
-    );
+    const run = await terminal.run(script('drill', await drillEnv(), drillArgs(records), installed));
     const kept = path.join(readdirSync(records).map((name) => path.join(records, name))[0], 'artifacts');
     expect(run.output).toContain(
       `upload-artifact: rollback-drill-matrix (2 file(s)) kept in ${kept}/rollback-drill-matrix`,
@@ -430,6 +413,7 @@ describe('rollback-actions, the break-glass command', () => {
     expect(run.exitCode).toBe(0);
     const record = readRecord(records, ['artifacts']);
     expect(record).toContain('## ✅ Rollback drill passed: production');
+    expect(record).toContain("| Release history | GitHub's deployments");
     expect(record).toContain('| Conclusion | success |');
     expect(record).toMatch(new RegExp(`Run: local run on ${os.hostname()} at \\S+Z, record ${records}/`));
     const matrixFiles = filesBelow(path.join(kept, 'rollback-drill-matrix'));
@@ -440,6 +424,27 @@ describe('rollback-actions, the break-glass command', () => {
     }[];
     expect(rows.filter((row) => row.result === 'passed').length).toBeGreaterThan(0);
     expect(rows.filter((row) => row.result === 'failed')).toEqual([]);
+  }, 900_000);
+
+  it('drill with the GitHub stand-in stopped: the last known good release comes from the ledger, the drill passes, and the record names the ledger as the source', async () => {
+    expect(await world.appState()).toMatchObject({ runningTag: 'v1.2.0', healthStatus: 200 });
+    await world.github.server.stop();
+    try {
+      const records = recordDir('drill-ledger');
+      const run = await terminal.run(script('drill-ledger', await drillEnv(), drillArgs(records)));
+      expect(run.output).toMatch(/GitHub: not used \(http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\)/);
+      expect(run.exitCode).toBe(0);
+      const record = readRecord(records, ['artifacts']);
+      expect(record).toMatch(
+        /\| Release history \| the deployment ledger \(GitHub not used: http:\/\/127\.0\.0\.1:\d+ did not answer \(ECONNREFUSED\)\) \|/,
+      );
+      expect(record).toContain('## ✅ Rollback drill passed: production');
+      // The ledger's history: v1.2.0 runs (rolled back to from v1.3.0), v1.1.0 is the last known good before it.
+      expect(record).toContain('Down migrations v1.2.0 → v1.1.0');
+      expect(record).toMatch(/Image \S+:v1\.1\.0 available on the target/);
+    } finally {
+      await world.github.server.start();
+    }
   }, 900_000);
 
   it('with the GitHub stand-in stopped, a rollback that reverts the database (down migrations), approved with --yes, runs to the end: its backup is kept verified in the local backup dir and recorded in the ledger, and the record names the local run', async () => {
@@ -605,7 +610,7 @@ describe('rollback-actions, the break-glass command', () => {
       ['the terminal', terminal.output()] as const,
       ...recordDirs.flatMap((dir) => filesBelow(dir)).map((file) => [file, readFileSync(file, 'utf8')] as const),
     ];
-    // The records exist (ten runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, database, restore, mid-run), and the secrets reached the workflow (it needed them to roll back).
+    // The records exist (eleven runs: dry run, no such tag, unattended, GitHub, refused, ledger, drill, drill from the ledger, database, restore, mid-run), and the secrets reached the workflow (it needed them to roll back).
     expect(places.length).toBeGreaterThan(8 * 4);
     const leaks = places.flatMap(([where, text]) =>
       values.filter((value) => text.includes(value)).map((value) => `${where} shows ${value.slice(0, 4)}…`),
@@ -613,6 +618,24 @@ describe('rollback-actions, the break-glass command', () => {
     expect(leaks).toEqual([]);
   });
 });
+
+/** The drill's environment: a fresh backup of the demo database is restored into a throwaway one. */
+async function drillEnv(): Promise<Record<string, string>> {
+  return {
+    ...baseEnv(),
+    GITHUB_TOKEN: token,
+    ...prefixed('ROLLBACK_SECRET_', { ...secrets(), DRILL_SOURCE_DATABASE_URL: world.database.url }),
+    ...prefixed('ROLLBACK_VAR_', {
+      ...vars(),
+      // The throwaway database's service image, as the engine here has it (no registry to pull postgres:16 from).
+      DRILL_POSTGRES_IMAGE: await buildPostgresServiceImage(dockerEnv().DOCKER_HOST, serviceEnv('pgBinDir')),
+    }),
+  };
+}
+
+function drillArgs(records: string): string[] {
+  return ['drill', '--app-dir', world.appRepo, '--repository', APP_REPOSITORY, '--record-dir', records];
+}
 
 function prefixed(prefix: string, values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
