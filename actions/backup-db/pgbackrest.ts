@@ -62,9 +62,10 @@ export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
     pattern: LABEL_PATTERN,
     patternDescription: LABEL_DESCRIPTION,
   });
+  const settings = readPgBackRestSettings();
   return {
     target,
-    settings: readPgBackRestSettings(),
+    settings,
     backupType: enumInput('backup-type', BACKUP_TYPES, { default: 'none' }),
     restorePoint: stringInput('restore-point', {
       default: `${label.slice(0, 46)}-${compactTimestamp(now)}`,
@@ -73,7 +74,7 @@ export function readPgBackRestBackupInputs(now: Date): PgBackRestBackupInputs {
     }),
     label,
     appVersion: stringInput('app-version'),
-    ledger: readLedgerPath(Boolean(stringInput('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
+    ledger: readLedgerPath(settings.ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd()),
   };
 }
 

@@ -3,7 +3,7 @@ import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainers } from '../../shared/engine/containers.js';
 import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
 import { openHostExecutor, type SshSettings } from '../../shared/engine/host-inputs.js';
-import { inspectServices, servicesWithTasks } from '../../shared/engine/swarm.js';
+import { inspectServices, servicesWithTasks, withoutDigest } from '../../shared/engine/swarm.js';
 import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
 import { currentRepository } from '../../shared/releases/github.js';
@@ -142,14 +142,14 @@ async function readSwarmService(executor: HostExecutor, name: string, catalog: T
     ...new Set(
       tasks
         .filter((task) => task.desiredState === 'running' && task.state === 'running')
-        .map((task) => task.image.split('@')[0]),
+        .map((task) => withoutDigest(task.image)),
     ),
   ];
   // Mid-update, the tasks sampled can all be on one side (a failed task not yet replaced), so the
   // update state alone says that two versions are in play: the spec's and the one before it.
   const midUpdate = SWARM_MID_UPDATE.has(service.update?.state ?? '');
   if (midUpdate || running.some((image) => image !== service.reference)) {
-    const previous = midUpdate && service.previousImage ? [service.previousImage.split('@')[0]] : [];
+    const previous = midUpdate && service.previousImage ? [withoutDigest(service.previousImage)] : [];
     throw new ActionError(
       `Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running, ...previous])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`,
     );

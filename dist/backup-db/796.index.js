@@ -408,12 +408,9 @@ class PgBackRestHost {
     get description() {
         return this.executor.description;
     }
-    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
-    static async open(settings) {
-        return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
-    }
     /**
-     * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+     * Connects (SSH), and proves pgBackRest runs there before anything else is attempted. Opens the
+     * host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
      * one round trip instead of two. When pgBackRest does not run there, the version's error is the
      * one reported, whatever `first` failed with.
      */
@@ -542,10 +539,6 @@ var inputs = __webpack_require__(18573);
 
 
 
-/**
- * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
- * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
- */
 /** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
 function parseVia(text) {
     if (text === undefined)
@@ -561,6 +554,10 @@ function parseVia(text) {
     }
     return text.split(/\s+/).filter(Boolean);
 }
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
 function readPgBackRestSettings(extra = {}) {
     const stanza = (0,inputs/* stringInput */.Uj)('pgbackrest-stanza', {
         pattern: STANZA_PATTERN,
@@ -791,9 +788,10 @@ function readPgBackRestBackupInputs(now) {
         pattern: names/* LABEL_PATTERN */.mW,
         patternDescription: names/* LABEL_DESCRIPTION */.Ck,
     });
+    const settings = readPgBackRestSettings();
     return {
         target,
-        settings: readPgBackRestSettings(),
+        settings,
         backupType: (0,inputs/* enumInput */.gX)('backup-type', BACKUP_TYPES, { default: 'none' }),
         restorePoint: (0,inputs/* stringInput */.Uj)('restore-point', {
             default: `${label.slice(0, 46)}-${(0,names/* compactTimestamp */.ce)(now)}`,
@@ -802,7 +800,7 @@ function readPgBackRestBackupInputs(now) {
         }),
         label,
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
-        ledger: (0,ledger_inputs/* readLedgerPath */.v)(Boolean((0,inputs/* stringInput */.Uj)('ssh-host')), process.env.GITHUB_WORKSPACE || process.cwd()),
+        ledger: (0,ledger_inputs/* readLedgerPath */.v)(settings.ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd()),
     };
 }
 function newBackup(before, after) {

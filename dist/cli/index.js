@@ -47909,20 +47909,20 @@ function currentFromLedger(entries, environment) {
     // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
     return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
 }
+/** The newest backup entry that `matches`. */
+function newestBackup(entries, matches) {
+    return entries.filter((entry) => entry.type === 'backup' && matches(entry)).at(-1);
+}
 function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
+    return newestBackup(forEnvironment(entries, environment), () => true);
 }
 /** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
 function latestBackupOfLabel(entries, label) {
-    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+    return newestBackup(entries, (entry) => entry.label === label);
 }
 /** The newest backup entry that recorded the pgBackRest restore point of this name. */
 function restorePointEntry(entries, name) {
-    return entries
-        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
-        .at(-1);
+    return newestBackup(entries, (entry) => entry.restorePoint?.name === name);
 }
 
 ;// CONCATENATED MODULE: ./cli/sync.ts

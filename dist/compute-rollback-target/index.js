@@ -43693,20 +43693,20 @@ function currentFromLedger(entries, environment) {
     // A failed deploy that restored the previous release leaves that one running; any other failure leaves the new tag.
     return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
 }
+/** The newest backup entry that `matches`. */
+function newestBackup(entries, matches) {
+    return entries.filter((entry) => entry.type === 'backup' && matches(entry)).at(-1);
+}
 function latestBackup(entries, environment) {
-    return forEnvironment(entries, environment)
-        .filter((entry) => entry.type === 'backup')
-        .at(-1);
+    return newestBackup(forEnvironment(entries, environment), () => true);
 }
 /** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
 function latestBackupOfLabel(entries, label) {
-    return entries.filter((entry) => entry.type === 'backup' && entry.label === label).at(-1);
+    return newestBackup(entries, (entry) => entry.label === label);
 }
 /** The newest backup entry that recorded the pgBackRest restore point of this name. */
 function restorePointEntry(entries, name) {
-    return entries
-        .filter((entry) => entry.type === 'backup' && entry.restorePoint?.name === name)
-        .at(-1);
+    return newestBackup(entries, (entry) => entry.restorePoint?.name === name);
 }
 
 ;// CONCATENATED MODULE: ./shared/releases/tag-scheme.ts
@@ -44095,13 +44095,13 @@ async function readSwarmService(executor, name, catalog) {
     const running = [
         ...new Set(tasks
             .filter((task) => task.desiredState === 'running' && task.state === 'running')
-            .map((task) => task.image.split('@')[0])),
+            .map((task) => withoutDigest(task.image))),
     ];
     // Mid-update, the tasks sampled can all be on one side (a failed task not yet replaced), so the
     // update state alone says that two versions are in play: the spec's and the one before it.
     const midUpdate = SWARM_MID_UPDATE.has(service.update?.state ?? '');
     if (midUpdate || running.some((image) => image !== service.reference)) {
-        const previous = midUpdate && service.previousImage ? [service.previousImage.split('@')[0]] : [];
+        const previous = midUpdate && service.previousImage ? [withoutDigest(service.previousImage)] : [];
         throw new errors/* ActionError */.lZ(`Swarm service "${name}" runs several versions at once (${[...new Set([service.reference, ...running, ...previous])].join(', ')}; update state ${service.update?.state ?? 'none'}): set "current" to say which one to roll back from.`);
     }
     const release = service.tag ? releaseForImageTag(catalog, service.tag) : undefined;

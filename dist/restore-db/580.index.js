@@ -491,12 +491,9 @@ class PgBackRestHost {
     get description() {
         return this.executor.description;
     }
-    /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
-    static async open(settings) {
-        return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
-    }
     /**
-     * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+     * Connects (SSH), and proves pgBackRest runs there before anything else is attempted. Opens the
+     * host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
      * one round trip instead of two. When pgBackRest does not run there, the version's error is the
      * one reported, whatever `first` failed with.
      */
@@ -958,10 +955,6 @@ var shared_inputs = __webpack_require__(18573);
 
 
 
-/**
- * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
- * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
- */
 /** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
 function parseVia(text) {
     if (text === undefined)
@@ -977,6 +970,10 @@ function parseVia(text) {
     }
     return text.split(/\s+/).filter(Boolean);
 }
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
 function readPgBackRestSettings(extra = {}) {
     const stanza = (0,shared_inputs/* stringInput */.Uj)('pgbackrest-stanza', {
         pattern: STANZA_PATTERN,

@@ -186,20 +186,24 @@ export function currentFromLedger(
   return { tag: !last.success && last.outcome === 'restored' && last.from ? last.from : last.tag, entry: last };
 }
 
+/** The newest backup entry that `matches`. */
+function newestBackup(
+  entries: readonly LedgerEntry[],
+  matches: (entry: BackupEntry) => boolean,
+): BackupEntry | undefined {
+  return entries.filter((entry): entry is BackupEntry => entry.type === 'backup' && matches(entry)).at(-1);
+}
+
 export function latestBackup(entries: readonly LedgerEntry[], environment?: string): BackupEntry | undefined {
-  return forEnvironment(entries, environment)
-    .filter((entry): entry is BackupEntry => entry.type === 'backup')
-    .at(-1);
+  return newestBackup(forEnvironment(entries, environment), () => true);
 }
 
 /** The newest backup entry taken with exactly this label (what restore-db's "latest" means for a label), in any environment. */
 export function latestBackupOfLabel(entries: readonly LedgerEntry[], label: string): BackupEntry | undefined {
-  return entries.filter((entry): entry is BackupEntry => entry.type === 'backup' && entry.label === label).at(-1);
+  return newestBackup(entries, (entry) => entry.label === label);
 }
 
 /** The newest backup entry that recorded the pgBackRest restore point of this name. */
 export function restorePointEntry(entries: readonly LedgerEntry[], name: string): BackupEntry | undefined {
-  return entries
-    .filter((entry): entry is BackupEntry => entry.type === 'backup' && entry.restorePoint?.name === name)
-    .at(-1);
+  return newestBackup(entries, (entry) => entry.restorePoint?.name === name);
 }

@@ -73,13 +73,9 @@ export class PgBackRestHost {
     return this.executor.description;
   }
 
-  /** Connects (SSH), and proves pgBackRest runs there before anything else is attempted. */
-  static async open(settings: PgBackRestSettings): Promise<PgBackRestHost> {
-    return (await PgBackRestHost.openWith(settings, async () => undefined)).host;
-  }
-
   /**
-   * Opens the host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
+   * Connects (SSH), and proves pgBackRest runs there before anything else is attempted. Opens the
+   * host and runs `first` (a read such as `pgbackrest info`) beside `pgbackrest version`:
    * one round trip instead of two. When pgBackRest does not run there, the version's error is the
    * one reported, whatever `first` failed with.
    */

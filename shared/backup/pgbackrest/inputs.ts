@@ -3,10 +3,6 @@ import { InputError } from '../../errors.js';
 import { durationInput, jsonInput, stringInput } from '../../inputs.js';
 import { STANZA_PATTERN, type PgBackRestSettings } from './host.js';
 
-/**
- * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
- * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
- */
 /** "sudo -u postgres" (words split on white space) or a JSON array, for words with spaces in them. */
 export function parseVia(text: string | undefined): string[] {
   if (text === undefined) return [];
@@ -27,6 +23,10 @@ export function parseVia(text: string | undefined): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
+/**
+ * The inputs backup-db and restore-db share for method "pgbackrest": which stanza, which config
+ * file, and how to reach the host pgBackRest runs on (ssh-host..., pgbackrest-via).
+ */
 export function readPgBackRestSettings(extra: Pick<PgBackRestSettings, 'serverBinDir'> = {}): PgBackRestSettings {
   const stanza = stringInput('pgbackrest-stanza', {
     pattern: STANZA_PATTERN,
