@@ -6,7 +6,7 @@ import { readSettings } from '../../cli/settings.js';
 import { succeeded, unsyncedDeploys } from '../../cli/sync.js';
 import { localRunReference } from '../../cli/run-workflow.js';
 import { ledgerBackup } from '../../actions/compute-rollback-target/ledger-source.js';
-import { deploymentLogUrl } from '../../shared/github/log-url.js';
+import { workflowRunUrl } from '../../shared/github/deployments.js';
 import { LOCAL_RUN_ENV, workflowRunReference } from '../../shared/github/run-reference.js';
 import type { LedgerEntry } from '../../shared/ledger/ledger.js';
 
@@ -126,8 +126,8 @@ describe("a local run's reference and the ledger's latest backup", () => {
     const localEnv = { ...onGitHub, [LOCAL_RUN_ENV]: local };
     expect(workflowRunReference(localEnv)).toBe(local);
     // Nor do the deployments it records on GitHub carry a log_url: the run id names no page there.
-    expect(deploymentLogUrl(onGitHub)).toBe('https://github.com/acme/shop/actions/runs/42/attempts/1');
-    expect(deploymentLogUrl(localEnv)).toBeUndefined();
+    expect(workflowRunUrl(onGitHub)).toBe('https://github.com/acme/shop/actions/runs/42/attempts/1');
+    expect(workflowRunUrl(localEnv)).toBeUndefined();
   });
 
   it("the environment's latest backup is the newest one that is not a rollback's pre-rollback backup", () => {

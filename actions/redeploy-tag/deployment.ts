@@ -5,9 +5,9 @@ import {
   createDeployment,
   repositoryFromEnv,
   setDeploymentStatus,
+  workflowRunUrl,
   type GitHubClient,
 } from '../../shared/github/deployments.js';
-import { deploymentLogUrl } from '../../shared/github/log-url.js';
 import { gitHubDidNotAnswer } from '../../shared/github/no-answer.js';
 
 /**
@@ -50,7 +50,7 @@ export async function startDeploymentRecord(options: {
   // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
   const { getOctokit } = await import('@actions/github');
   const client: GitHubClient = getOctokit(options.token);
-  const logUrl = deploymentLogUrl();
+  const logUrl = workflowRunUrl();
   let id: number;
   try {
     id = await createDeployment(client, repository, {

@@ -42553,16 +42553,100 @@ dirSource = LOCAL_BACKUP_DIR_ENV) {
     return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
 }
 
-;// CONCATENATED MODULE: ./shared/github/run-reference.ts
-
+;// CONCATENATED MODULE: ./shared/github/deployments.ts
+/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
+function repositoryFromEnv(env = process.env) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return owner && repo ? { owner, repo } : undefined;
+}
+/** GitHub limits status descriptions to 140 characters. */
+function statusDescription(text) {
+    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+}
 /**
  * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
  * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
  */
 const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
-/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
-function workflowRunReference(env = process.env) {
-    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
+/**
+ * The current workflow run's page, from the runner's environment (a deployment status's log_url);
+ * undefined outside a run, and for a local run, whose run id names no page on GitHub.
+ */
+function workflowRunUrl(env = process.env) {
+    if (env[LOCAL_RUN_ENV])
+        return undefined;
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
+    if (!server || !repository || !runId)
+        return undefined;
+    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
+}
+async function createDeployment(client, repository, request) {
+    const response = await client.rest.repos.createDeployment({
+        ...repository,
+        ref: request.ref,
+        environment: request.environment,
+        description: statusDescription(request.description),
+        task: request.task ?? 'deploy',
+        payload: request.payload ?? {},
+        // A rollback redeploys a release that already passed its checks, and must not merge branches.
+        required_contexts: [],
+        auto_merge: false,
+        production_environment: request.productionEnvironment,
+    });
+    if (response.status !== 201 || !('id' in response.data)) {
+        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
+    }
+    return response.data.id;
+}
+async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
+    await client.rest.repos.createDeploymentStatus({
+        ...repository,
+        deployment_id: deploymentId,
+        state,
+        description: details.description === undefined ? undefined : statusDescription(details.description),
+        log_url: details.logUrl,
+        environment_url: details.environmentUrl,
+        // Done below for every kind of environment, production included.
+        auto_inactive: false,
+    });
+}
+/**
+ * Marks the environment's other deployments whose latest status is success as inactive, newest
+ * first, looking at most `limit` back. Returns the IDs it changed.
+ */
+async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
+    const { data: deployments } = await client.rest.repos.listDeployments({
+        ...repository,
+        environment,
+        per_page: limit,
+    });
+    const changed = [];
+    for (const deployment of deployments) {
+        if (deployment.id === currentId)
+            continue;
+        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
+            ...repository,
+            deployment_id: deployment.id,
+            per_page: 1,
+        });
+        if (statuses[0]?.state !== 'success')
+            continue;
+        await client.rest.repos.createDeploymentStatus({
+            ...repository,
+            deployment_id: deployment.id,
+            state: 'inactive',
+            auto_inactive: false,
+        });
+        changed.push(deployment.id);
+    }
+    return changed;
+}
+/** The final status of a deployment; on success the environment's previous deployments become inactive. */
+async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
+    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
+    if (!success)
+        return { inactivated: [] };
+    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
 ;// CONCATENATED MODULE: ./cli/suite.ts
@@ -47730,92 +47814,6 @@ function prefixedExecutor(base, prefix) {
         remote: base.remote,
         run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
     };
-}
-
-;// CONCATENATED MODULE: ./shared/github/deployments.ts
-/** The repository of the current run (GITHUB_REPOSITORY); undefined outside a run. */
-function repositoryFromEnv(env = process.env) {
-    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return owner && repo ? { owner, repo } : undefined;
-}
-/** GitHub limits status descriptions to 140 characters. */
-function statusDescription(text) {
-    return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
-}
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function deployments_workflowRunUrl(env = process.env) {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
-    if (!server || !repository || !runId)
-        return undefined;
-    return `${server}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`;
-}
-async function createDeployment(client, repository, request) {
-    const response = await client.rest.repos.createDeployment({
-        ...repository,
-        ref: request.ref,
-        environment: request.environment,
-        description: statusDescription(request.description),
-        task: request.task ?? 'deploy',
-        payload: request.payload ?? {},
-        // A rollback redeploys a release that already passed its checks, and must not merge branches.
-        required_contexts: [],
-        auto_merge: false,
-        production_environment: request.productionEnvironment,
-    });
-    if (response.status !== 201 || !('id' in response.data)) {
-        throw new Error(`GitHub did not create a deployment for ${request.ref}: ${JSON.stringify(response.data).slice(0, 200)}`);
-    }
-    return response.data.id;
-}
-async function setDeploymentStatus(client, repository, deploymentId, state, details = {}) {
-    await client.rest.repos.createDeploymentStatus({
-        ...repository,
-        deployment_id: deploymentId,
-        state,
-        description: details.description === undefined ? undefined : statusDescription(details.description),
-        log_url: details.logUrl,
-        environment_url: details.environmentUrl,
-        // Done below for every kind of environment, production included.
-        auto_inactive: false,
-    });
-}
-/**
- * Marks the environment's other deployments whose latest status is success as inactive, newest
- * first, looking at most `limit` back. Returns the IDs it changed.
- */
-async function markPreviousDeploymentsInactive(client, repository, environment, currentId, limit = 20) {
-    const { data: deployments } = await client.rest.repos.listDeployments({
-        ...repository,
-        environment,
-        per_page: limit,
-    });
-    const changed = [];
-    for (const deployment of deployments) {
-        if (deployment.id === currentId)
-            continue;
-        const { data: statuses } = await client.rest.repos.listDeploymentStatuses({
-            ...repository,
-            deployment_id: deployment.id,
-            per_page: 1,
-        });
-        if (statuses[0]?.state !== 'success')
-            continue;
-        await client.rest.repos.createDeploymentStatus({
-            ...repository,
-            deployment_id: deployment.id,
-            state: 'inactive',
-            auto_inactive: false,
-        });
-        changed.push(deployment.id);
-    }
-    return changed;
-}
-/** The final status of a deployment; on success the environment's previous deployments become inactive. */
-async function completeDeployment(client, repository, deploymentId, environment, success, details = {}) {
-    await setDeploymentStatus(client, repository, deploymentId, success ? 'success' : 'failure', details);
-    if (!success)
-        return { inactivated: [] };
-    return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
 ;// CONCATENATED MODULE: ./shared/ledger/ledger.ts

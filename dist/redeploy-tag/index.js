@@ -28373,7 +28373,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6629);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3497);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'redeploy-tag');
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6629:
+/***/ 3497:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31908,8 +31908,18 @@ function repositoryFromEnv(env = process.env) {
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function deployments_workflowRunUrl(env = process.env) {
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/**
+ * The current workflow run's page, from the runner's environment (a deployment status's log_url);
+ * undefined outside a run, and for a local run, whose run id names no page on GitHub.
+ */
+function workflowRunUrl(env = process.env) {
+    if (env[LOCAL_RUN_ENV])
+        return undefined;
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
@@ -31984,26 +31994,6 @@ async function completeDeployment(client, repository, deploymentId, environment,
     return { inactivated: await markPreviousDeploymentsInactive(client, repository, environment, deploymentId) };
 }
 
-;// CONCATENATED MODULE: ./shared/github/run-reference.ts
-
-/**
- * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
- * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
- */
-const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
-/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
-function workflowRunReference(env = process.env) {
-    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
-}
-
-;// CONCATENATED MODULE: ./shared/github/log-url.ts
-
-
-/** The log_url of a deployment status: the run's page on GitHub, none for a local run (its run id names no page there). */
-function deploymentLogUrl(env = process.env) {
-    return env[LOCAL_RUN_ENV] ? undefined : deployments_workflowRunUrl(env);
-}
-
 ;// CONCATENATED MODULE: ./shared/github/no-answer.ts
 /**
  * GitHub did not answer (no connection or a timeout, which Octokit reports as 500) or answered with
@@ -32015,7 +32005,6 @@ function gitHubDidNotAnswer(error) {
 }
 
 ;// CONCATENATED MODULE: ./actions/redeploy-tag/deployment.ts
-
 
 
 
@@ -32038,7 +32027,7 @@ async function startDeploymentRecord(options) {
     // Loaded only when a deployment is recorded: Octokit is most of the bundle's start-up time.
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 157).then(__nccwpck_require__.bind(__nccwpck_require__, 157));
     const client = getOctokit(options.token);
-    const logUrl = deploymentLogUrl();
+    const logUrl = workflowRunUrl();
     let id;
     try {
         id = await createDeployment(client, repository, {

@@ -35301,8 +35301,18 @@ function repositoryFromEnv(env = process.env) {
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/**
+ * The current workflow run's page, from the runner's environment (a deployment status's log_url);
+ * undefined outside a run, and for a local run, whose run id names no page on GitHub.
+ */
 function workflowRunUrl(env = process.env) {
+    if (env[LOCAL_RUN_ENV])
+        return undefined;
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;

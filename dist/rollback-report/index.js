@@ -28406,8 +28406,18 @@ function repositoryFromEnv(env = process.env) {
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/**
+ * The current workflow run's page, from the runner's environment (a deployment status's log_url);
+ * undefined outside a run, and for a local run, whose run id names no page on GitHub.
+ */
 function workflowRunUrl(env = process.env) {
+    if (env[LOCAL_RUN_ENV])
+        return undefined;
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
@@ -28484,11 +28494,7 @@ async function completeDeployment(client, repository, deploymentId, environment,
 
 ;// CONCATENATED MODULE: ./shared/github/run-reference.ts
 
-/**
- * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
- * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
- */
-const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+
 /** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
 function workflowRunReference(env = process.env) {
     return env[LOCAL_RUN_ENV] || workflowRunUrl(env);

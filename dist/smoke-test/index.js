@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8324);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7281);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8324:
+/***/ 7281:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40191,8 +40191,18 @@ function repositoryFromEnv(env = process.env) {
 function statusDescription(text) {
     return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
-/** The current workflow run's page, from the runner's environment; undefined outside a run. */
-function deployments_workflowRunUrl(env = process.env) {
+/**
+ * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
+ * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
+ */
+const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
+/**
+ * The current workflow run's page, from the runner's environment (a deployment status's log_url);
+ * undefined outside a run, and for a local run, whose run id names no page on GitHub.
+ */
+function workflowRunUrl(env = process.env) {
+    if (env[LOCAL_RUN_ENV])
+        return undefined;
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: attempt, } = env;
     if (!server || !repository || !runId)
         return undefined;
@@ -40277,28 +40287,7 @@ function gitHubDidNotAnswer(error) {
     return status === undefined || status >= 500;
 }
 
-;// CONCATENATED MODULE: ./shared/github/run-reference.ts
-
-/**
- * Set by the rollback-actions command for a run of the local runner: "local run on <host> at
- * <time>, record <dir>". Such a run has no page on GitHub, whatever GITHUB_SERVER_URL says.
- */
-const LOCAL_RUN_ENV = 'ROLLBACK_LOCAL_RUN';
-/** Where a reader finds the current run (the reports' "Run:"): its page on GitHub, or for a local run where it ran and its record. */
-function workflowRunReference(env = process.env) {
-    return env[LOCAL_RUN_ENV] || workflowRunUrl(env);
-}
-
-;// CONCATENATED MODULE: ./shared/github/log-url.ts
-
-
-/** The log_url of a deployment status: the run's page on GitHub, none for a local run (its run id names no page there). */
-function deploymentLogUrl(env = process.env) {
-    return env[LOCAL_RUN_ENV] ? undefined : deployments_workflowRunUrl(env);
-}
-
 ;// CONCATENATED MODULE: ./shared/github/deployment-outcome.ts
-
 
 
 
@@ -40317,7 +40306,7 @@ async function recordDeploymentOutcome(outcome) {
     try {
         const { inactivated } = await completeDeployment(client, repository, outcome.deploymentId, outcome.environment, outcome.success, {
             description: outcome.description,
-            logUrl: deploymentLogUrl(),
+            logUrl: workflowRunUrl(),
             environmentUrl: outcome.environmentUrl,
         });
         core/* info */.pq(`GitHub deployment ${outcome.deploymentId}: ${state}${inactivated.length > 0 ? `; earlier deployment(s) ${inactivated.join(', ')} marked inactive` : ''}.`);

@@ -1,8 +1,7 @@
 import * as core from '@actions/core';
 import { errorMessage } from '../errors.js';
-import { completeDeployment, repositoryFromEnv, type GitHubClient } from './deployments.js';
+import { completeDeployment, repositoryFromEnv, workflowRunUrl, type GitHubClient } from './deployments.js';
 import { gitHubDidNotAnswer } from './no-answer.js';
-import { deploymentLogUrl } from './log-url.js';
 
 /**
  * The verdict on a deployment left in_progress by an earlier step (redeploy-tag with
@@ -44,7 +43,7 @@ export async function recordDeploymentOutcome(outcome: DeploymentOutcome): Promi
       outcome.success,
       {
         description: outcome.description,
-        logUrl: deploymentLogUrl(),
+        logUrl: workflowRunUrl(),
         environmentUrl: outcome.environmentUrl,
       },
     );
