@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { getOctokit } from '@actions/github';
 import { completeDeployment } from '../../shared/github/deployments.js';
@@ -104,6 +105,30 @@ describe('redeploy-tag (compose on the runner)', () => {
     );
     expect(result.log).toContain('docker-compose');
     expect(result.log).toContain('--no-deps');
+  });
+
+  it('starts compose once for a valid project: no `config` run before `up` (what the README promises)', async () => {
+    // docker-compose on PATH is a shim that notes each start, then runs the real one.
+    const shimDir = mkdtempSync(path.join(os.tmpdir(), 'compose-shim-'));
+    const calls = path.join(shimDir, 'calls');
+    try {
+      const real = (await runProcess('sh', ['-c', 'command -v docker-compose'])).stdout.trim();
+      writeFileSync(
+        path.join(shimDir, 'docker-compose'),
+        `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec '${real}' "$@"\n`,
+      );
+      chmodSync(path.join(shimDir, 'docker-compose'), 0o755);
+      const result = await runAction('redeploy-tag', {
+        inputs: projectInputs(project, { tag: 'v1.1.0' }),
+        env: { ...dockerEnv(), PATH: `${shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+      });
+      expect({ exitCode: result.exitCode, errors: result.errors }).toEqual({ exitCode: 0, errors: [] });
+      const starts = readFileSync(calls, 'utf8').trim().split('\n');
+      expect(starts.some((args) => /(^|\s)up(\s|$)/.test(args))).toBe(true);
+      expect(starts.filter((args) => /(^|\s)config(\s|$)/.test(args))).toEqual([]);
+    } finally {
+      rmSync(shimDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a tag whose image does not exist before stopping anything: the old container keeps running', async () => {
