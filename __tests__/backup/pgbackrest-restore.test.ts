@@ -269,6 +269,34 @@ describe('restore-db method pgbackrest', () => {
     await expectUntouched();
   });
 
+  it('refuses into a side cluster when the stanza fails its check: the files restored beside the check are removed, and the cluster never started', async () => {
+    await cluster.breakArchiving();
+    try {
+      const result = await runAction('restore-db', {
+        inputs: {
+          ...cluster.inputs('app'),
+          'archive-timeout': '5s',
+          'restore-point': point.outputs['restore-point'],
+          'restore-point-lsn': point.outputs['restore-point-lsn'],
+          'side-cluster': 'keep',
+        },
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.errors[0]).toMatch(
+        /^Stanza "app" fails its check, so what it holds cannot be trusted: pgbackrest check .* failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/,
+      );
+      expect(result.errors[0]).toMatch(/Nothing was restored\.$/);
+      // The restore ran while the check waited; nothing of it is left, and no cluster was started.
+      expect(result.log).toMatch(/pgbackrest restore into \S+\.restore-\S+ \(restore point/);
+      expect(result.log).not.toContain('Starting the restored cluster');
+      expect(result.outputs['side-data-dir']).toBeUndefined();
+      expect(sideDirectories()).toEqual([]);
+    } finally {
+      await cluster.repairArchiving();
+    }
+    await expectUntouched();
+  });
+
   it('copies a table the release dropped back from a side cluster recovered to the point, and a comparison copy of a damaged one', async () => {
     const pointInputs = {
       ...cluster.inputs('app'),

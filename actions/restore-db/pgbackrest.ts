@@ -35,8 +35,10 @@ import { pgBackRestRestoreSummary } from './pgbackrest-summary.js';
  * restore-db with method "pgbackrest": point-in-time recovery of the whole cluster with pgBackRest,
  * into a side cluster (a new data directory on a side port, beside the live server) or in place
  * (the server stopped and started again by the given commands). Every check that can refuse runs
- * before anything is stopped or written: the stanza and its check, the backup set, the restore
- * point found in the archived WAL, a server that is still running.
+ * before anything is stopped, started or overwritten: the stanza and its check, the backup set, the
+ * restore point found in the archived WAL, a server that is still running. A side cluster's files
+ * are restored into their new directory while the stanza's check runs (it takes a WAL switch and
+ * its archiving, a second or more); a failed check stops that restore and removes the directory.
  */
 export interface PgBackRestRestoreResult {
   plan: RecoveryPlan;
@@ -216,7 +218,16 @@ async function planAfterCheck(
   segmentSize: number | undefined,
   checkStarted: Date,
 ): Promise<{ plan: RecoveryPlan; newestArchivedAt?: Date; newestRestorableAt?: Date }> {
-  const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
+  // The scratch directory and (for a restore point) pg_waldump, found once per step, are looked
+  // for while the archive is listed: three round trips to where pgBackRest runs at once.
+  const scratching = host.scratchDirectory();
+  if (inputs.recovery.kind === 'name') host.serverProgram('pg_waldump', major).catch(() => undefined);
+  const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024).catch(
+    async (error: unknown) => {
+      await (await scratching.catch(() => undefined))?.remove();
+      throw error;
+    },
+  );
   const newestArchivedAt = newestSegment(segments)?.archivedAt;
   // The RPO is measured from the newest WAL archived before this restore's own check pushed the
   // current segment (the repository keeps whole seconds): what a restore could reach without it.
@@ -224,7 +235,7 @@ async function planAfterCheck(
   const newestRestorableAt = newestSegment(
     segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck),
   )?.archivedAt;
-  const scratch = await host.scratchDirectory();
+  const scratch = await scratching;
   let plan: RecoveryPlan;
   try {
     plan = await planRecovery(
@@ -294,44 +305,54 @@ async function restore(
 
   // The stanza's own check, while the live server answers; otherwise its info must be clean. The
   // check (a WAL switch, and a wait until that segment is archived) runs while the archive is read
-  // and the recovery planned, which change nothing; nothing is restored before it has passed, and
-  // its failure is the one reported.
+  // and the recovery planned, which change nothing, and, into a side cluster, while its files are
+  // restored; nothing is overwritten or started before it has passed, and its failure is the one
+  // reported.
   const checkStarted = new Date();
   let checking: Promise<void> = Promise.resolve();
   if (live.client) {
-    checking = host.check().catch((error: unknown) => {
-      throw new ActionError(
-        `Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${errorMessage(error)}\nNothing was restored.`,
-      );
-    });
+    checking = host.check({ quiet: !replace }).then(
+      () => {
+        if (!replace)
+          core.info(
+            `pgbackrest check passed (stanza "${info.name}") in ${formatDuration(Date.now() - checkStarted.getTime())}.`,
+          );
+      },
+      (error: unknown) => {
+        throw new ActionError(
+          `Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${errorMessage(error)}\nNothing was restored.`,
+        );
+      },
+    );
     checking.catch(() => undefined);
   } else if (info.statusCode !== STANZA_OK) {
     throw new ActionError(`Stanza "${info.name}" is not usable: ${info.statusMessage}. Nothing was restored.`);
   } else {
     core.warning(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
   }
-  const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted).then(
-    async (value) => {
-      await checking;
-      return value;
-    },
-    async (error: unknown) => {
+  // Whatever else fails while the check still runs, a failed check is the error to report.
+  const checkedFirst = <T>(work: () => Promise<T>): Promise<T> =>
+    work().catch(async (error: unknown) => {
       await checking;
       throw error;
-    },
-  );
-  const { plan, newestArchivedAt, newestRestorableAt } = planned;
+    });
+  const { plan, newestArchivedAt, newestRestorableAt } = await checkedFirst(async () => {
+    const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted);
+    if (replace) await checking;
+    return planned;
+  });
   core.info(`Recovery plan: ${plan.description}.`);
   // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
   // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
   // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
   if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-    if (!live.client)
+    const client = live.client;
+    if (!client)
       throw new InputError(
         'target-time',
         `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`,
       );
-    await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
+    await checkedFirst(() => archiveUpToNow(client, inputs.settings.archiveTimeoutSeconds * 1000));
   }
 
   if (!replace) {
@@ -343,14 +364,17 @@ async function restore(
       );
     const side = { ...inputs.target, port };
     const restoreStarted = Date.now();
-    const { side: cluster, recovered } = await restoreSideCluster(host, plan, {
-      dataDirectory: sideDirectoryFor(inputs, live.server, now),
-      port,
-      major,
-      timeoutMs: inputs.recoveryTimeoutMs,
-      target: side,
-      liveSettings: live.server?.files,
-    });
+    const { side: cluster, recovered } = await checkedFirst(async () =>
+      restoreSideCluster(host, plan, {
+        dataDirectory: sideDirectoryFor(inputs, live.server, now),
+        port,
+        major,
+        timeoutMs: inputs.recoveryTimeoutMs,
+        target: side,
+        liveSettings: live.server?.files,
+        startsAfter: checking,
+      }),
+    );
     const restoreMs = Date.now() - restoreStarted;
     core.info(
       `Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`,

@@ -384,6 +384,8 @@ async function probeVersion(executor) {
         throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
     return version;
 }
+const PID_MARK = 'rollback-actions: pgbackrest runs as pid';
+const PID_LINE = /^rollback-actions: pgbackrest runs as pid (\d+)$/;
 class PgBackRestHost {
     executor;
     direct;
@@ -437,9 +439,12 @@ class PgBackRestHost {
         return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
     }
     /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
-    async pgbackrest(command, args = [], options = {}) {
+    async pgbackrest(command, args = [], options = {}, 
+    /** A program pgbackrest runs under there (`sh -c ... exec`), as its first arguments. */
+    wrapper = []) {
+        const [program, ...programArgs] = [...wrapper, 'pgbackrest', ...this.globalOptions(), command, ...args];
         try {
-            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
+            return await this.executor.run(program, programArgs, options);
         }
         catch (error) {
             if (error instanceof shared_process/* ProcessError */.yI) {
@@ -454,15 +459,55 @@ class PgBackRestHost {
     async pgbackrestLogged(title, command, args) {
         return (0,progress/* withProgressGroup */.f)(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
     }
+    /**
+     * A long pgbackrest command, logged as pgbackrestLogged does, that `stop()` ends while it runs:
+     * SIGTERM to the pgbackrest process itself, on the host and behind the prefix where it runs
+     * (killing the local ssh or `docker compose exec` client would leave it running there). It runs
+     * under `sh -c 'echo <pid>; exec pgbackrest ...'` so that its first line names its pid there.
+     */
+    startLogged(title, command, args) {
+        let announce = () => undefined;
+        const pid = new Promise((resolve) => (announce = resolve));
+        const done = (0,progress/* withProgressGroup */.f)(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], {
+            onStdoutLine: (line) => {
+                const announced = PID_LINE.exec(line);
+                if (announced)
+                    announce(announced[1]);
+                else
+                    log(line);
+            },
+            onStderrLine: log,
+        }, ['sh', '-c', `echo "${PID_MARK} $$"; exec "$@"`, 'sh'])).finally(() => {
+            ended = true;
+            announce(undefined);
+        });
+        let ended = false;
+        done.catch(() => undefined);
+        return {
+            done,
+            stop: async () => {
+                const running = await pid;
+                if (running && !ended)
+                    await this.executor
+                        .run('kill', ['-TERM', running], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+                        .catch((error) => lib_core/* warning */.$e(`Could not stop pgbackrest ${command} (pid ${running}): ${(0,errors/* errorMessage */.gJ)(error)}`));
+                await done.catch(() => undefined);
+            },
+        };
+    }
     async info() {
         const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
         return parseStanzaInfo(stdout, this.settings.stanza);
     }
     /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
-    async check() {
-        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
-            `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
-        ]);
+    async check(options = {}) {
+        const timeout = `--archive-timeout=${this.settings.archiveTimeoutSeconds}`;
+        // Quiet beside another logged command: the log's groups cannot interleave. A failure still
+        // carries pgBackRest's error line.
+        if (options.quiet)
+            await this.pgbackrest('check', ['--log-level-console=warn', timeout]);
+        else
+            await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [timeout]);
     }
     /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
     run(command, args, options) {

@@ -467,6 +467,8 @@ async function probeVersion(executor) {
         throw new errors/* ActionError */.lZ(`"pgbackrest version" on ${executor.description} printed ${JSON.stringify(result.stdout.trim())}, not a pgBackRest version.`);
     return version;
 }
+const PID_MARK = 'rollback-actions: pgbackrest runs as pid';
+const PID_LINE = /^rollback-actions: pgbackrest runs as pid (\d+)$/;
 class PgBackRestHost {
     executor;
     direct;
@@ -520,9 +522,12 @@ class PgBackRestHost {
         return [`--stanza=${this.settings.stanza}`, ...(this.settings.config ? [`--config=${this.settings.config}`] : [])];
     }
     /** Runs `pgbackrest <command>`; a failure becomes pgBackRest's own error line. */
-    async pgbackrest(command, args = [], options = {}) {
+    async pgbackrest(command, args = [], options = {}, 
+    /** A program pgbackrest runs under there (`sh -c ... exec`), as its first arguments. */
+    wrapper = []) {
+        const [program, ...programArgs] = [...wrapper, 'pgbackrest', ...this.globalOptions(), command, ...args];
         try {
-            return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
+            return await this.executor.run(program, programArgs, options);
         }
         catch (error) {
             if (error instanceof shared_process/* ProcessError */.yI) {
@@ -537,15 +542,55 @@ class PgBackRestHost {
     async pgbackrestLogged(title, command, args) {
         return (0,progress/* withProgressGroup */.f)(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], { onStdoutLine: log, onStderrLine: log }));
     }
+    /**
+     * A long pgbackrest command, logged as pgbackrestLogged does, that `stop()` ends while it runs:
+     * SIGTERM to the pgbackrest process itself, on the host and behind the prefix where it runs
+     * (killing the local ssh or `docker compose exec` client would leave it running there). It runs
+     * under `sh -c 'echo <pid>; exec pgbackrest ...'` so that its first line names its pid there.
+     */
+    startLogged(title, command, args) {
+        let announce = () => undefined;
+        const pid = new Promise((resolve) => (announce = resolve));
+        const done = (0,progress/* withProgressGroup */.f)(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], {
+            onStdoutLine: (line) => {
+                const announced = PID_LINE.exec(line);
+                if (announced)
+                    announce(announced[1]);
+                else
+                    log(line);
+            },
+            onStderrLine: log,
+        }, ['sh', '-c', `echo "${PID_MARK} $$"; exec "$@"`, 'sh'])).finally(() => {
+            ended = true;
+            announce(undefined);
+        });
+        let ended = false;
+        done.catch(() => undefined);
+        return {
+            done,
+            stop: async () => {
+                const running = await pid;
+                if (running && !ended)
+                    await this.executor
+                        .run('kill', ['-TERM', running], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+                        .catch((error) => core/* warning */.$e(`Could not stop pgbackrest ${command} (pid ${running}): ${(0,errors/* errorMessage */.gJ)(error)}`));
+                await done.catch(() => undefined);
+            },
+        };
+    }
     async info() {
         const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
         return parseStanzaInfo(stdout, this.settings.stanza);
     }
     /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
-    async check() {
-        await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
-            `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
-        ]);
+    async check(options = {}) {
+        const timeout = `--archive-timeout=${this.settings.archiveTimeoutSeconds}`;
+        // Quiet beside another logged command: the log's groups cannot interleave. A failure still
+        // carries pgBackRest's error line.
+        if (options.quiet)
+            await this.pgbackrest('check', ['--log-level-console=warn', timeout]);
+        else
+            await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [timeout]);
     }
     /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */
     run(command, args, options) {
@@ -877,12 +922,23 @@ async function restoreSideCluster(host, plan, request) {
     const pgCtl = await host.serverProgram('pg_ctl', request.major);
     const log = `${dir}/${SIDE_LOG}`;
     try {
-        await host.pgbackrestLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
+        const restoring = host.startLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
             ...restoreOptions(plan),
             `--pg1-path=${dir}`,
             '--archive-mode=off',
             `--recovery-option=port=${request.port}`,
         ]);
+        const checked = (request.startsAfter ?? Promise.resolve()).catch(async (error) => {
+            await restoring.stop();
+            throw error;
+        });
+        checked.catch(() => undefined);
+        // A restore that fails on its own waits for the check: a failed check is the cause to report.
+        await restoring.done.catch(async (error) => {
+            await checked;
+            throw error;
+        });
+        await checked;
         await writeFileThere(host, `${dir}/${SIDE_MARKER}`, `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`);
         if (!(await exists(host, `${dir}/postgresql.conf`))) {
             if (!request.liveSettings)
@@ -1360,13 +1416,21 @@ async function runPgBackRestRestore(started) {
 }
 /** The archive's segments, and the recovery plan from them: read only, beside the stanza's check. */
 async function planAfterCheck(inputs, host, info, major, segmentSize, checkStarted) {
-    const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024);
+    // The scratch directory and (for a restore point) pg_waldump, found once per step, are looked
+    // for while the archive is listed: three round trips to where pgBackRest runs at once.
+    const scratching = host.scratchDirectory();
+    if (inputs.recovery.kind === 'name')
+        host.serverProgram('pg_waldump', major).catch(() => undefined);
+    const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024).catch(async (error) => {
+        await (await scratching.catch(() => undefined))?.remove();
+        throw error;
+    });
     const newestArchivedAt = newestSegment(segments)?.archivedAt;
     // The RPO is measured from the newest WAL archived before this restore's own check pushed the
     // current segment (the repository keeps whole seconds): what a restore could reach without it.
     const beforeCheck = Math.floor(checkStarted.getTime() / 1000) * 1000;
     const newestRestorableAt = newestSegment(segments.filter((segment) => segment.archivedAt.getTime() < beforeCheck))?.archivedAt;
-    const scratch = await host.scratchDirectory();
+    const scratch = await scratching;
     let plan;
     try {
         plan = await planRecovery(inputs.recovery, inputs.backupSet, {
@@ -1413,12 +1477,16 @@ async function restore(inputs, host, info, live, now) {
     }
     // The stanza's own check, while the live server answers; otherwise its info must be clean. The
     // check (a WAL switch, and a wait until that segment is archived) runs while the archive is read
-    // and the recovery planned, which change nothing; nothing is restored before it has passed, and
-    // its failure is the one reported.
+    // and the recovery planned, which change nothing, and, into a side cluster, while its files are
+    // restored; nothing is overwritten or started before it has passed, and its failure is the one
+    // reported.
     const checkStarted = new Date();
     let checking = Promise.resolve();
     if (live.client) {
-        checking = host.check().catch((error) => {
+        checking = host.check({ quiet: !replace }).then(() => {
+            if (!replace)
+                core/* info */.pq(`pgbackrest check passed (stanza "${info.name}") in ${(0,duration/* formatDuration */.a)(Date.now() - checkStarted.getTime())}.`);
+        }, (error) => {
             throw new errors/* ActionError */.lZ(`Stanza "${info.name}" fails its check, so what it holds cannot be trusted: ${(0,errors/* errorMessage */.gJ)(error)}\nNothing was restored.`);
         });
         checking.catch(() => undefined);
@@ -1429,22 +1497,26 @@ async function restore(inputs, host, info, live, now) {
     else {
         core/* warning */.$e(`The live server does not answer (${live.unreachable}); pgbackrest check needs it and was skipped.`);
     }
-    const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted).then(async (value) => {
-        await checking;
-        return value;
-    }, async (error) => {
+    // Whatever else fails while the check still runs, a failed check is the error to report.
+    const checkedFirst = (work) => work().catch(async (error) => {
         await checking;
         throw error;
     });
-    const { plan, newestArchivedAt, newestRestorableAt } = planned;
+    const { plan, newestArchivedAt, newestRestorableAt } = await checkedFirst(async () => {
+        const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted);
+        if (replace)
+            await checking;
+        return planned;
+    });
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
     // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
     // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
     // WAL archived before it gets one (archiveUpToNow commits a transaction, then archives it).
     if (plan.target.kind === 'time' && (!newestRestorableAt || plan.target.time > newestRestorableAt)) {
-        if (!live.client)
+        const client = live.client;
+        if (!client)
             throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
-        await archiveUpToNow(live.client, inputs.settings.archiveTimeoutSeconds * 1000);
+        await checkedFirst(() => archiveUpToNow(client, inputs.settings.archiveTimeoutSeconds * 1000));
     }
     if (!replace) {
         const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
@@ -1452,14 +1524,15 @@ async function restore(inputs, host, info, live, now) {
             throw new errors/* InputError */.dz('side-port', 'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.');
         const side = { ...inputs.target, port };
         const restoreStarted = Date.now();
-        const { side: cluster, recovered } = await restoreSideCluster(host, plan, {
+        const { side: cluster, recovered } = await checkedFirst(async () => restoreSideCluster(host, plan, {
             dataDirectory: sideDirectoryFor(inputs, live.server, now),
             port,
             major,
             timeoutMs: inputs.recoveryTimeoutMs,
             target: side,
             liveSettings: live.server?.files,
-        });
+            startsAfter: checking,
+        }));
         const restoreMs = Date.now() - restoreStarted;
         core/* info */.pq(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${(0,duration/* formatDuration */.a)(restoreMs)}.`);
         try {

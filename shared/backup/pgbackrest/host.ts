@@ -50,6 +50,15 @@ async function probeVersion(executor: HostExecutor): Promise<string> {
   return version;
 }
 
+const PID_MARK = 'rollback-actions: pgbackrest runs as pid';
+const PID_LINE = /^rollback-actions: pgbackrest runs as pid (\d+)$/;
+
+/** A command started and not awaited: `done` settles when it ends; `stop()` ends it and waits for that. */
+export interface StoppableCommand {
+  done: Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
 export class PgBackRestHost {
   private readonly programs = new Map<string, Promise<string>>();
 
@@ -111,9 +120,12 @@ export class PgBackRestHost {
     command: string,
     args: readonly string[] = [],
     options: Pick<RunOptions, 'onStdoutLine' | 'onStderrLine' | 'timeoutMs' | 'okExitCodes'> = {},
+    /** A program pgbackrest runs under there (`sh -c ... exec`), as its first arguments. */
+    wrapper: readonly string[] = [],
   ): Promise<RunResult> {
+    const [program, ...programArgs] = [...wrapper, 'pgbackrest', ...this.globalOptions(), command, ...args];
     try {
-      return await this.executor.run('pgbackrest', [...this.globalOptions(), command, ...args], options);
+      return await this.executor.run(program, programArgs, options);
     } catch (error) {
       if (error instanceof ProcessError) {
         const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
@@ -134,16 +146,62 @@ export class PgBackRestHost {
     );
   }
 
+  /**
+   * A long pgbackrest command, logged as pgbackrestLogged does, that `stop()` ends while it runs:
+   * SIGTERM to the pgbackrest process itself, on the host and behind the prefix where it runs
+   * (killing the local ssh or `docker compose exec` client would leave it running there). It runs
+   * under `sh -c 'echo <pid>; exec pgbackrest ...'` so that its first line names its pid there.
+   */
+  startLogged(title: string, command: string, args: readonly string[]): StoppableCommand {
+    let announce: (pid: string | undefined) => void = () => undefined;
+    const pid = new Promise<string | undefined>((resolve) => (announce = resolve));
+    const done = withProgressGroup(title, (log) =>
+      this.pgbackrest(
+        command,
+        ['--log-level-console=info', ...args],
+        {
+          onStdoutLine: (line) => {
+            const announced = PID_LINE.exec(line);
+            if (announced) announce(announced[1]);
+            else log(line);
+          },
+          onStderrLine: log,
+        },
+        ['sh', '-c', `echo "${PID_MARK} $$"; exec "$@"`, 'sh'],
+      ),
+    ).finally(() => {
+      ended = true;
+      announce(undefined);
+    });
+    let ended = false;
+    done.catch(() => undefined);
+    return {
+      done,
+      stop: async () => {
+        const running = await pid;
+        if (running && !ended)
+          await this.executor
+            .run('kill', ['-TERM', running], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+            .catch((error: unknown) =>
+              core.warning(`Could not stop pgbackrest ${command} (pid ${running}): ${errorMessage(error)}`),
+            );
+        await done.catch(() => undefined);
+      },
+    };
+  }
+
   async info(): Promise<StanzaInfo> {
     const { stdout } = await this.pgbackrest('info', ['--output=json', '--log-level-console=warn']);
     return parseStanzaInfo(stdout, this.settings.stanza);
   }
 
   /** `pgbackrest check`: the configuration, the repository, and one WAL segment archived end to end. */
-  async check(): Promise<void> {
-    await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [
-      `--archive-timeout=${this.settings.archiveTimeoutSeconds}`,
-    ]);
+  async check(options: { quiet?: boolean } = {}): Promise<void> {
+    const timeout = `--archive-timeout=${this.settings.archiveTimeoutSeconds}`;
+    // Quiet beside another logged command: the log's groups cannot interleave. A failure still
+    // carries pgBackRest's error line.
+    if (options.quiet) await this.pgbackrest('check', ['--log-level-console=warn', timeout]);
+    else await this.pgbackrestLogged(`pgbackrest check (stanza ${this.settings.stanza})`, 'check', [timeout]);
   }
 
   /** Runs any other program there (cat, mktemp, rm, tee, pg_ctl...) through the same prefix. */

@@ -34,6 +34,12 @@ export interface SideClusterRequest {
    * directory (Debian's /etc/postgresql): pgBackRest restores only the data directory.
    */
   liveSettings?: { hbaFile: string; identFile: string; listenAddresses: string; socketDirectories: string };
+  /**
+   * A check that runs while the files are restored (the stanza's): the cluster starts only once it
+   * has passed. When it fails, the restore is stopped where it runs and its directory removed, and
+   * the check's error is the one thrown.
+   */
+  startsAfter?: Promise<void>;
 }
 
 /**
@@ -92,12 +98,23 @@ export async function restoreSideCluster(
   const pgCtl = await host.serverProgram('pg_ctl', request.major);
   const log = `${dir}/${SIDE_LOG}`;
   try {
-    await host.pgbackrestLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
+    const restoring = host.startLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
       ...restoreOptions(plan),
       `--pg1-path=${dir}`,
       '--archive-mode=off',
       `--recovery-option=port=${request.port}`,
     ]);
+    const checked = (request.startsAfter ?? Promise.resolve()).catch(async (error: unknown) => {
+      await restoring.stop();
+      throw error;
+    });
+    checked.catch(() => undefined);
+    // A restore that fails on its own waits for the check: a failed check is the cause to report.
+    await restoring.done.catch(async (error: unknown) => {
+      await checked;
+      throw error;
+    });
+    await checked;
     await writeFileThere(
       host,
       `${dir}/${SIDE_MARKER}`,

@@ -1,0 +1,83 @@
+import { runProcess } from '../../shared/process.js';
+import { PgBackRestHost, type PgBackRestSettings } from '../../shared/backup/pgbackrest/host.js';
+import { startPgBackRestCluster, type PgBackRestCluster } from '../../testkit/pgbackrest-cluster.js';
+import { startSshServer, type TestSshServer } from '../../testkit/sshd.js';
+
+/**
+ * A pgbackrest command restore-db started and no longer wants (a side cluster's restore, when the
+ * stanza's check beside it fails) is stopped where it runs: on the runner, or on the host reached
+ * over SSH, through the pgbackrest-via prefix. Killing the local ssh client would leave it running
+ * there. The long command here is a real `pgbackrest check` waiting for a WAL segment that broken
+ * archiving never delivers (its archive-timeout is a minute).
+ */
+describe('stopping a running pgbackrest command', () => {
+  let cluster: PgBackRestCluster;
+  let sshd: TestSshServer;
+
+  beforeAll(async () => {
+    [cluster, sshd] = await Promise.all([startPgBackRestCluster({ stanza: 'stop' }), startSshServer()]);
+    await cluster.breakArchiving();
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+    await sshd?.stop();
+  });
+
+  /** pgbackrest processes of this cluster's config still running (the sshd shares this machine). */
+  async function runningChecks(): Promise<string[]> {
+    const config = cluster.inputs()['pgbackrest-config'];
+    const { stdout } = await runProcess('pgrep', ['-a', '-f', `^pgbackrest --stanza=stop --config=${config} check`], {
+      okExitCodes: [0, 1],
+    });
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  async function stopsWhileWaiting(settings: PgBackRestSettings): Promise<void> {
+    const { host } = await PgBackRestHost.openWith(settings, async () => undefined);
+    try {
+      const started = Date.now();
+      const waiting = host.startLogged('pgbackrest check that waits', 'check', ['--archive-timeout=60']);
+      const failed = waiting.done.then(
+        () => 'passed',
+        (error: unknown) => String(error),
+      );
+      // Running there (the WAL switch it waits on is pushed by the broken archive_command, never archived).
+      for (let tries = 0; (await runningChecks()).length === 0; tries++) {
+        if (tries > 100) throw new Error('pgbackrest check never started');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await waiting.stop();
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // pgBackRest ends on SIGTERM with its own exit code 63 and says so.
+      expect(await failed).toMatch(/exited with code 63:[\s\S]*check command end: terminated on signal \[SIGTERM\]/);
+      expect(await runningChecks()).toEqual([]);
+    } finally {
+      await host.close();
+    }
+  }
+
+  it('on the runner, through runuser', async () => {
+    await stopsWhileWaiting({
+      stanza: 'stop',
+      config: cluster.inputs()['pgbackrest-config'],
+      via: cluster.via,
+      archiveTimeoutSeconds: 60,
+    });
+  });
+
+  it('on a host reached over SSH, through runuser there', async () => {
+    await stopsWhileWaiting({
+      stanza: 'stop',
+      config: cluster.inputs()['pgbackrest-config'],
+      via: cluster.via,
+      archiveTimeoutSeconds: 60,
+      ssh: {
+        host: sshd.host,
+        port: sshd.port,
+        user: sshd.user,
+        privateKey: sshd.privateKey,
+        knownHosts: sshd.knownHosts,
+      },
+    });
+  });
+});
