@@ -56,7 +56,8 @@ async function askAtTerminal(question: string): Promise<boolean> {
 
 type GateDecision = 'approved' | 'approved with --yes' | 'refused' | 'refused: no terminal to ask and no --yes';
 
-function historyLine(plan: JobRun | undefined, reach: GitHubReach): string {
+/** The record's "Release history" row: where the plan read the releases from, and why. */
+export function historyLine(plan: JobRun | undefined, reach: GitHubReach): string {
   const target = plan?.steps.find((step) => step.id === 'target');
   const source = target?.outputs['history-source'];
   if (source === 'ledger')

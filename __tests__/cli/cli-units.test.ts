@@ -4,7 +4,8 @@ import path from 'node:path';
 import { parseArgs, UsageError } from '../../cli/args.js';
 import { readSettings } from '../../cli/settings.js';
 import { succeeded, unsyncedDeploys } from '../../cli/sync.js';
-import { localRunReference } from '../../cli/run-workflow.js';
+import { historyLine, localRunReference } from '../../cli/run-workflow.js';
+import type { JobRun } from '../../scripts/local-runner/types.js';
 import { ledgerBackup } from '../../actions/compute-rollback-target/ledger-source.js';
 import { workflowRunUrl } from '../../shared/github/deployments.js';
 import { LOCAL_RUN_ENV, workflowRunReference } from '../../shared/github/run-reference.js';
@@ -128,6 +129,49 @@ describe("a local run's reference and the ledger's latest backup", () => {
     // Nor do the deployments it records on GitHub carry a log_url: the run id names no page there.
     expect(workflowRunUrl(onGitHub)).toBe('https://github.com/acme/shop/actions/runs/42/attempts/1');
     expect(workflowRunUrl(localEnv)).toBeUndefined();
+  });
+
+  it('the record names where the plan read the releases: GitHub, the ledger with GitHub down, or the ledger after GitHub went away mid-run', () => {
+    const planReading = (source?: string): JobRun => ({
+      id: 'plan',
+      name: 'plan',
+      result: 'success',
+      outcome: 'success',
+      outputs: {},
+      steps: source
+        ? [
+            {
+              id: 'target',
+              name: 'compute',
+              outcome: 'success',
+              conclusion: 'success',
+              outputs: { 'history-source': source },
+              startedAt: 0,
+              durationMs: 0,
+              errors: [],
+              signals: [],
+            },
+          ]
+        : [],
+      startedAt: 0,
+      durationMs: 0,
+      summary: '',
+      errors: [],
+    });
+    const apiUrl = 'http://127.0.0.1:1/api';
+    const answered = { apiUrl, reachable: true, reason: '' };
+    const down = { apiUrl, reachable: false, reason: 'connect ECONNREFUSED 127.0.0.1:1' };
+    expect(historyLine(planReading('github'), answered)).toBe(`GitHub's deployments (${apiUrl})`);
+    expect(historyLine(planReading('ledger'), down)).toBe(
+      'the deployment ledger (GitHub not used: connect ECONNREFUSED 127.0.0.1:1)',
+    );
+    expect(historyLine(planReading('ledger'), answered)).toBe(
+      'the deployment ledger (GitHub answered when the command started, but not when the plan read the history: the plan below says why)',
+    );
+    expect(historyLine(planReading(), down)).toBe(
+      'not read (the plan did not get that far; GitHub: connect ECONNREFUSED 127.0.0.1:1)',
+    );
+    expect(historyLine(undefined, answered)).toBe('not read (the plan did not get that far; GitHub: reachable)');
   });
 
   it("the environment's latest backup is the newest one that is not a rollback's pre-rollback backup", () => {
