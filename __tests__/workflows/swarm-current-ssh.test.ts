@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runProcess } from '../../shared/process.js';
 import { interpolateString, NO_STATUS } from '../../scripts/local-runner/expressions.js';
+import { parseFileCommand } from '../../testkit/action-harness.js';
 import { REPO_ROOT } from './references.js';
 
 /**
@@ -45,12 +46,7 @@ async function settingsOutputs(
       Object.entries(settings.env ?? {}).map(([name, value]) => [name, interpolateString(value, contexts, NO_STATUS)]),
     );
     await runProcess('bash', ['-e', '-c', settings.run ?? 'exit 1'], { env: { ...env, GITHUB_OUTPUT: output } });
-    const lines = readFileSync(output, 'utf8').split('\n');
-    return Object.fromEntries(
-      lines
-        .filter((line) => /^[a-z-]+=/.test(line))
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-    );
+    return parseFileCommand(readFileSync(output, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -109,7 +105,12 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
  */
 describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', () => {
   const LEDGER = { ROLLBACK_LEDGER: 'ops/deployments.jsonl' };
-  const COMPOSE_OVER_SSH = { ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ROLLBACK_SSH_HOST: 'deploy.internal' };
+  const COMPOSE_OVER_SSH = {
+    ...SWARM,
+    ROLLBACK_REDEPLOY_STRATEGY: 'compose',
+    ROLLBACK_SSH_HOST: 'deploy.internal',
+    ROLLBACK_KNOWN_HOSTS: 'deploy.internal ssh-ed25519 AAAA',
+  };
   const SSH_INPUTS = ['ssh-host', 'ssh-user', 'ssh-port', 'ssh-key', 'known-hosts', 'ledger'];
 
   /** A step's ledger and SSH inputs (the first step of `action` in `job`), evaluated from the plan's outputs and the variables. */
@@ -122,9 +123,7 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
     const step = workflow.jobs[job].steps.find((candidate) => candidate.uses === `./actions/${action}`)?.with ?? {};
     const contexts = {
       vars,
-      needs: {
-        plan: { outputs: { ...plan, 'known-hosts': plan['ssh-host'] ? 'deploy.internal ssh-ed25519 AAAA' : '' } },
-      },
+      needs: { plan: { outputs: plan } },
       secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' },
     };
     return Object.fromEntries(
