@@ -1,10 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runProcess } from '../../shared/process.js';
 import { interpolateString, NO_STATUS } from '../../scripts/local-runner/expressions.js';
-import { parseFileCommand } from '../../testkit/action-harness.js';
+import { runWorkflowStep, type WorkflowStep } from '../../testkit/workflow-step.js';
 import { REPO_ROOT } from './references.js';
 
 /**
@@ -13,15 +11,8 @@ import { REPO_ROOT } from './references.js';
  * deploy host over SSH (the plan environment then needs DEPLOY_SSH_KEY). The settings step's own
  * shell runs here with bash (its env evaluated from the repository variables), and compute's inputs are evaluated with GitHub's expression library.
  */
-interface Step {
-  id?: string;
-  env?: Record<string, string>;
-  run?: string;
-  uses?: string;
-  with?: Record<string, string>;
-}
 const workflow = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8')) as {
-  jobs: Record<'plan' | 'backup' | 'rollback', { steps: Step[] }>;
+  jobs: Record<'plan' | 'backup' | 'rollback', { steps: WorkflowStep[] }>;
 };
 const steps = workflow.jobs.plan.steps;
 const settings = steps.find((step) => step.id === 'settings') ?? {};
@@ -32,24 +23,13 @@ async function settingsOutputs(
   vars: Record<string, string>,
   inputs: Record<string, string> = {},
 ): Promise<Record<string, string>> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rollback-test-settings-'));
-  try {
-    const output = path.join(dir, 'output');
-    writeFileSync(output, '');
-    const contexts = {
-      inputs: { environment: 'production', ...inputs },
-      vars,
-      secrets: {},
-      job: { workflow_repository: 'owner/rollback-actions', workflow_sha: 'abc' },
-    };
-    const env = Object.fromEntries(
-      Object.entries(settings.env ?? {}).map(([name, value]) => [name, interpolateString(value, contexts, NO_STATUS)]),
-    );
-    await runProcess('bash', ['-e', '-c', settings.run ?? 'exit 1'], { env: { ...env, GITHUB_OUTPUT: output } });
-    return parseFileCommand(readFileSync(output, 'utf8'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const contexts = {
+    inputs: { environment: 'production', ...inputs },
+    vars,
+    secrets: {},
+    job: { workflow_repository: 'owner/rollback-actions', workflow_sha: 'abc' },
+  };
+  return (await runWorkflowStep(settings, contexts)).outputs;
 }
 
 function computeSsh(outputs: Record<string, string>): Record<string, string> {
@@ -241,7 +221,7 @@ describe('rollback.yml: the deploy host on another SSH port', () => {
  */
 describe('rollback-drill.yml: the deployment ledger on the deploy host (ssh-host)', () => {
   const drill = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback-drill.yml'), 'utf8')) as {
-    jobs: { database: { steps: Step[] } };
+    jobs: { database: { steps: WorkflowStep[] } };
   };
   const LEDGER_HOST = {
     ROLLBACK_LEDGER: 'ops/deployments.jsonl',
