@@ -1,9 +1,16 @@
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { detectSchemaVersion } from '../../shared/migrations/detect-history.js';
 import { migrateDatabase } from '../../shared/migrations/runner.js';
-import { runProcess } from '../../shared/process.js';
 import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
+import {
+  ALEMBIC_VERSIONS,
+  alembicFirstRelease,
+  alembicRevision,
+  alembicRevisionFiles,
+  alembicVersion,
+  runAlembic,
+} from '../../testkit/alembic-app.js';
 import { schemaOfUrl, targetOfUrl, withClient, type TestDatabase } from '../../testkit/database.js';
 import { freshDatabases } from '../migrations/helpers.js';
 import { createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
@@ -14,29 +21,7 @@ import { compute, expectSuccess, migrationsOf, warningsOf } from './support.js';
  * it, on the 10-revision fixture app (testkit/fixtures/alembic-app: a branch 0004a/0004b and a merge
  * 0005) released in git as four tags, with Debian's alembic and real PostgreSQL.
  */
-const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
-const VERSIONS = 'alembic/versions';
 const database = freshDatabases();
-
-function revisionFiles(prefixes: string[]): Record<string, string> {
-  const dir = path.join(FIXTURE, VERSIONS);
-  return Object.fromEntries(
-    readdirSync(dir)
-      .filter((file) => file.endsWith('.py') && prefixes.some((prefix) => file.startsWith(`${prefix}_`)))
-      .map((file) => [`${VERSIONS}/${file}`, readFileSync(path.join(dir, file), 'utf8')]),
-  );
-}
-
-/** The app's Alembic setup (alembic.ini, env.py) and its first three revisions: the first release with a database. */
-function firstRelease(): Record<string, string> {
-  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
-  return {
-    'alembic.ini': app('alembic.ini'),
-    'alembic/env.py': app('alembic/env.py'),
-    'alembic/script.py.mako': app('alembic/script.py.mako'),
-    ...revisionFiles(['0001', '0002', '0003']),
-  };
-}
 
 let repo: FixtureRepo;
 beforeAll(() => {
@@ -45,35 +30,25 @@ beforeAll(() => {
       { tag: 'v0.9.0', files: { 'README.md': 'before the database\n' } },
       {
         tag: 'v1.0.0',
-        files: firstRelease(),
+        files: alembicFirstRelease(),
       },
-      { tag: 'v1.1.0', files: revisionFiles(['0004a', '0004b']) },
-      { tag: 'v1.2.0', files: revisionFiles(['0005', '0006']) },
-      { tag: 'v1.3.0', files: revisionFiles(['0007', '0008', '0009']) },
+      { tag: 'v1.1.0', files: alembicRevisionFiles(['0004a', '0004b']) },
+      { tag: 'v1.2.0', files: alembicRevisionFiles(['0005', '0006']) },
+      { tag: 'v1.3.0', files: alembicRevisionFiles(['0007', '0008', '0009']) },
     ],
     { prefix: 'alembic-compute' },
   );
 });
 afterAll(() => repo.remove());
 
-async function alembic(db: TestDatabase, ...args: string[]): Promise<void> {
-  await runProcess('alembic', args, { cwd: repo.dir, env: { DATABASE_URL: db.url } });
-}
-
 async function migrated(prefix: string, to = 'heads'): Promise<TestDatabase> {
   const db = await database(prefix);
-  await alembic(db, 'upgrade', to);
+  await runAlembic(repo.dir, db, 'upgrade', to);
   return db;
 }
 
-async function alembicVersion(db: TestDatabase): Promise<string[]> {
-  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version ORDER BY 1')).rows.map(
-    (row) => row.version_num,
-  );
-}
-
 const plan = (inputs: Record<string, string>) =>
-  compute(repo.dir, { 'migrations-dir': VERSIONS, 'migrations-format': 'alembic', ...inputs });
+  compute(repo.dir, { 'migrations-dir': ALEMBIC_VERSIONS, 'migrations-format': 'alembic', ...inputs });
 
 describe('compute-rollback-target, migrations-format alembic', () => {
   it('from git alone: the target is the head at the target tag, the revisions to revert newest first', async () => {
@@ -152,19 +127,19 @@ describe('compute-rollback-target, migrations-format alembic', () => {
 
   it('a breaking revision whose downgrade() only raises, or is missing, makes the plan restore-backup', async () => {
     const revision = (id: string, down: string, downgrade: string) =>
-      `"""${id}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = '${id}'\ndown_revision = '${down}'\n\n\ndef upgrade():\n    op.alter_column('users', 'name_${id}', nullable=False)\n${downgrade}`;
+      alembicRevision(id, down, `op.alter_column('users', 'name_${id}', nullable=False)`, downgrade);
     const irreversible = createFixtureRepo(
       [
-        { tag: 'v1.0.0', files: revisionFiles(['0001', '0002', '0003']) },
+        { tag: 'v1.0.0', files: alembicRevisionFiles(['0001', '0002', '0003']) },
         {
           tag: 'v1.1.0',
           files: {
-            [`${VERSIONS}/0010_raises.py`]: revision(
+            [`${ALEMBIC_VERSIONS}/0010_raises.py`]: revision(
               '0010',
               '0003',
               '\n\ndef downgrade():\n    raise NotImplementedError("one way")\n',
             ),
-            [`${VERSIONS}/0011_no_downgrade.py`]: revision('0011', '0010', ''),
+            [`${ALEMBIC_VERSIONS}/0011_no_downgrade.py`]: revision('0011', '0010', ''),
           },
         },
       ],
@@ -172,7 +147,7 @@ describe('compute-rollback-target, migrations-format alembic', () => {
     );
     try {
       const result = await compute(irreversible.dir, {
-        'migrations-dir': VERSIONS,
+        'migrations-dir': ALEMBIC_VERSIONS,
         'migrations-format': 'alembic',
         current: 'v1.1.0',
         target: 'v1.0.0',
@@ -218,7 +193,7 @@ describe('compute-rollback-target, migrations-format alembic', () => {
       runAction('apply-down-migrations', {
         inputs: {
           'database-url': db.url,
-          'migrations-dir': path.join(repo.dir, VERSIONS),
+          'migrations-dir': path.join(repo.dir, ALEMBIC_VERSIONS),
           'migrations-format': 'alembic',
           'working-directory': repo.dir,
           'skip-backup-check': true,
@@ -231,7 +206,7 @@ describe('compute-rollback-target, migrations-format alembic', () => {
     expect(dry.errors).toEqual([]);
     expect(dry.outputs['plan-digest']).toBe(digest);
 
-    const file = path.join(repo.dir, VERSIONS, '0008_users_name_required.py');
+    const file = path.join(repo.dir, ALEMBIC_VERSIONS, '0008_users_name_required.py');
     const original = readFileSync(file, 'utf8');
     appendFileSync(file, '\n# edited after the plan was approved\n');
     try {
@@ -264,7 +239,7 @@ describe('compute-rollback-target, migrations-format alembic', () => {
 
 /** Revisions whose op.* calls hide what they do: SQL built at run time, a SQLAlchemy delete() construct. */
 const HIDDEN = {
-  [`${VERSIONS}/0010_drop_legacy_tables.py`]: `"""drop legacy tables"""
+  [`${ALEMBIC_VERSIONS}/0010_drop_legacy_tables.py`]: `"""drop legacy tables"""
 from alembic import op
 import sqlalchemy as sa
 
@@ -284,7 +259,7 @@ def upgrade():
 def downgrade():
     op.create_table('orders', sa.Column('id', sa.Integer, primary_key=True))
 `,
-  [`${VERSIONS}/0011_prune_test_users.py`]: `"""prune test users"""
+  [`${ALEMBIC_VERSIONS}/0011_prune_test_users.py`]: `"""prune test users"""
 from alembic import op
 import sqlalchemy as sa
 
@@ -313,20 +288,20 @@ describe("compute-rollback-target classifies Alembic revisions from Alembic's ow
       [
         {
           tag: 'v1.0.0',
-          files: firstRelease(),
+          files: alembicFirstRelease(),
         },
         { tag: 'v1.1.0', files: HIDDEN },
       ],
       { prefix: 'alembic-offline' },
     );
     hiddenDb = await database('alembic_offline');
-    await runProcess('alembic', ['upgrade', 'heads'], { cwd: hidden.dir, env: { DATABASE_URL: hiddenDb.url } });
+    await runAlembic(hidden.dir, hiddenDb, 'upgrade', 'heads');
   });
   afterAll(() => hidden.remove());
 
   const planHidden = (inputs: Record<string, string> = {}) =>
     compute(hidden.dir, {
-      'migrations-dir': VERSIONS,
+      'migrations-dir': ALEMBIC_VERSIONS,
       'migrations-format': 'alembic',
       current: 'v1.1.0',
       target: 'v1.0.0',
@@ -409,7 +384,7 @@ describe("compute-rollback-target classifies Alembic revisions from Alembic's ow
 
   it('migrate-command is refused with another migrations-format', async () => {
     const result = await compute(hidden.dir, {
-      'migrations-dir': VERSIONS,
+      'migrations-dir': ALEMBIC_VERSIONS,
       'migrations-format': 'golang-migrate',
       current: 'v1.1.0',
       target: 'v1.0.0',
@@ -424,7 +399,7 @@ describe("compute-rollback-target classifies Alembic revisions from Alembic's ow
 describe('detectSchemaVersion (backup metadata, restore checks) finds Prisma and Alembic history tables', () => {
   it('alembic_version: its heads, joined with "," on a branched graph', async () => {
     const db = await migrated('alembic_detect', '0004a');
-    await alembic(db, 'upgrade', '0004b');
+    await runAlembic(repo.dir, db, 'upgrade', '0004b');
     expect(await withClient(db.url, detectSchemaVersion)).toEqual({
       format: 'alembic',
       table: 'public.alembic_version',
@@ -432,7 +407,7 @@ describe('detectSchemaVersion (backup metadata, restore checks) finds Prisma and
       applied: ['0004a', '0004b'],
       dirty: false,
     });
-    await alembic(db, 'upgrade', 'heads');
+    await runAlembic(repo.dir, db, 'upgrade', 'heads');
     expect((await withClient(db.url, detectSchemaVersion))?.version).toBe('0009');
   });
 

@@ -1,8 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { runProcess } from '../../shared/process.js';
-import { REPO_ROOT, runAction } from '../../testkit/action-harness.js';
-import { schemaOfUrl, type TestDatabase } from '../../testkit/database.js';
+import { runAction } from '../../testkit/action-harness.js';
+import {
+  ALEMBIC_VERSIONS,
+  alembicFirstRelease,
+  alembicRevision,
+  alembicVersion,
+  runAlembic,
+} from '../../testkit/alembic-app.js';
+import { schemaOfUrl } from '../../testkit/database.js';
 import { createFixtureRepo, type FixtureRepo } from '../../testkit/fixture-repo.js';
 import { freshDatabases } from '../migrations/helpers.js';
 import { compute, databaseState, expectSuccess } from './support.js';
@@ -13,39 +17,26 @@ import { compute, databaseState, expectSuccess } from './support.js';
  * and restore-db, given compute's plan-digest, restores the pre-deploy backup only while the
  * database's alembic_version is what the plan said it undoes.
  */
-const FIXTURE = path.join(REPO_ROOT, 'testkit', 'fixtures', 'alembic-app');
-const VERSIONS = 'alembic/versions';
 const database = freshDatabases();
-
-const revision = (id: string, down: string, upgrade: string) =>
-  `"""${id}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = '${id}'\ndown_revision = '${down}'\n\n\ndef upgrade():\n    ${upgrade}\n`;
 
 let repo: FixtureRepo;
 beforeAll(() => {
-  const app = (file: string) => readFileSync(path.join(FIXTURE, file), 'utf8');
-  const versions = path.join(FIXTURE, VERSIONS);
-  const firstThree = Object.fromEntries(
-    readdirSync(versions)
-      .filter((file) => /^000[123]_.*\.py$/.test(file))
-      .map((file) => [`${VERSIONS}/${file}`, readFileSync(path.join(versions, file), 'utf8')]),
-  );
   repo = createFixtureRepo(
     [
       {
         tag: 'v1.0.0',
-        files: {
-          'alembic.ini': app('alembic.ini'),
-          'alembic/env.py': app('alembic/env.py'),
-          'alembic/script.py.mako': app('alembic/script.py.mako'),
-          ...firstThree,
-        },
+        files: alembicFirstRelease(),
       },
       {
         tag: 'v1.1.0',
         files: {
           // No downgrade() at all: only the backup brings the column and its data back.
-          [`${VERSIONS}/0010_drop_users_name.py`]: revision('0010', '0003', "op.drop_column('users', 'name')"),
-          [`${VERSIONS}/0011_create_audit.py`]: revision(
+          [`${ALEMBIC_VERSIONS}/0010_drop_users_name.py`]: alembicRevision(
+            '0010',
+            '0003',
+            "op.drop_column('users', 'name')",
+          ),
+          [`${ALEMBIC_VERSIONS}/0011_create_audit.py`]: alembicRevision(
             '0011',
             '0010',
             "op.create_table('audit', sa.Column('id', sa.Integer, primary_key=True))",
@@ -58,32 +49,22 @@ beforeAll(() => {
 });
 afterAll(() => repo.remove());
 
-async function alembic(db: TestDatabase, ...args: string[]): Promise<void> {
-  await runProcess('alembic', args, { cwd: repo.dir, env: { DATABASE_URL: db.url } });
-}
-
-async function alembicVersion(db: TestDatabase): Promise<string[]> {
-  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version ORDER BY 1')).rows.map(
-    (row) => row.version_num,
-  );
-}
-
 describe('restore-db and compute-rollback-target agree on an Alembic restore-backup', () => {
   it("restores the pre-deploy backup under compute's digest, and refuses it unchanged once alembic_version moved", async () => {
     const db = await database('alembic_restore');
     const fresh = await database('alembic_restore_fresh');
-    await alembic(fresh, 'upgrade', '0003');
-    await alembic(db, 'upgrade', '0003');
+    await runAlembic(repo.dir, fresh, 'upgrade', '0003');
+    await runAlembic(repo.dir, db, 'upgrade', '0003');
     await db.query("INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada')");
     const backup = await runAction('backup-db', {
       inputs: { 'database-url': db.url, upload: false, label: 'pre-deploy' },
     });
     expect(backup.errors).toEqual([]);
-    await alembic(db, 'upgrade', '0010');
+    await runAlembic(repo.dir, db, 'upgrade', '0010');
 
     const plan = async () => {
       const result = await compute(repo.dir, {
-        'migrations-dir': VERSIONS,
+        'migrations-dir': ALEMBIC_VERSIONS,
         'migrations-format': 'alembic',
         current: 'v1.1.0',
         target: 'v1.0.0',
@@ -106,7 +87,7 @@ describe('restore-db and compute-rollback-target agree on an Alembic restore-bac
 
     // Planned at 0010; 0011 is applied before the restore runs: not what was approved.
     const atTen = await plan();
-    await alembic(db, 'upgrade', '0011');
+    await runAlembic(repo.dir, db, 'upgrade', '0011');
     const before = await databaseState(db, 'alembic_version');
     const refused = await restore(atTen);
     expect(refused.exitCode).toBe(1);

@@ -47,9 +47,44 @@ const readLines = (file: string): LedgerEntry[] =>
     .split('\n')
     .map((line) => JSON.parse(line) as LedgerEntry);
 
-/** The rows of the restore tests' orders table. */
-const orderItems = async (database: TestDatabase) =>
-  (await database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item));
+/**
+ * What the restore describes share: a database of their own with an orders table (`rows` inserted
+ * at the start, dropped after the describe), their ledger and backup dir in the scratch dir (names
+ * relative to it), and backup-db of label production on that database, kept where `env` says.
+ */
+function ordersSetup(name: string, files: { ledger: string; backupDir?: string }, rows = '') {
+  let database: TestDatabase | undefined;
+  const setup = {
+    get database(): TestDatabase {
+      if (!database) throw new Error(`the ${name} database is made in beforeAll`);
+      return database;
+    },
+    ledger: '',
+    backupDir: '',
+    /** The rows of the orders table. */
+    items: async () =>
+      (await setup.database.query('SELECT item FROM orders ORDER BY id')).rows.map((row) => String(row.item)),
+    backup: (inputs: Record<string, string>, env: Record<string, string>) =>
+      runAction('backup-db', {
+        inputs: { 'database-url': setup.database.url, label: 'production', ...inputs },
+        env,
+      }),
+    /** A backup that must succeed. */
+    backedUp: async (inputs: Record<string, string>, env: Record<string, string>) => {
+      const result = await setup.backup(inputs, env);
+      expect(result.errors).toEqual([]);
+      return result;
+    },
+  };
+  beforeAll(async () => {
+    database = await createTestDatabase(name);
+    setup.ledger = path.join(scratch, files.ledger);
+    if (files.backupDir) setup.backupDir = path.join(scratch, files.backupDir);
+    await database.query(`CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); ${rows}`);
+  });
+  afterAll(() => database?.drop());
+  return setup;
+}
 
 /** restore-db of the latest backup of label production, in place, as from a terminal (no artifact service, no token). */
 const restoreLatest = (database: TestDatabase, env: Record<string, string>, inputs: Record<string, string>) =>
@@ -460,69 +495,54 @@ describe('redeploy-tag, smoke-test and backup-db append to the ledger; compute-r
 });
 
 describe('restore-db from a local backup dir (a run from a terminal): the ledger names the backup', () => {
-  let database: TestDatabase;
-  let backupDir: string;
-  let ledgerFile: string;
-  beforeAll(async () => {
-    database = await createTestDatabase('ledger_restore');
-    backupDir = path.join(scratch, 'local-backups');
-    ledgerFile = path.join(scratch, 'restore-ledger.jsonl');
-    await database.query('CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)');
-  });
-  afterAll(() => database?.drop());
+  const orders = ordersSetup('ledger_restore', { ledger: 'restore-ledger.jsonl', backupDir: 'local-backups' });
 
-  const items = () => orderItems(database);
   // No artifact service, no token: what the rollback-actions command gives its steps.
-  const localEnv = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  const localEnv = () => ({ ROLLBACK_BACKUP_DIR: orders.backupDir });
   let backups = 0;
-  const backup = async (appVersion: string) => {
-    const result = await runAction('backup-db', {
-      inputs: {
-        'database-url': database.url,
-        label: 'production',
+  const backup = (appVersion: string) =>
+    orders.backedUp(
+      {
         'app-version': appVersion,
-        ledger: ledgerFile,
+        ledger: orders.ledger,
         // Default names are per second: two backups in one second would collide.
         'artifact-name': `db-backup-production-${++backups}`,
       },
-      env: localEnv(),
-    });
-    expect(result.errors).toEqual([]);
-    return result;
-  };
-  const restore = () => restoreLatest(database, localEnv(), { ledger: ledgerFile });
+      localEnv(),
+    );
+  const restore = () => restoreLatest(orders.database, localEnv(), { ledger: orders.ledger });
 
   it("restores the backup of the ledger's newest entry for the label, verified by its checksum; refuses an older one or a damaged file", async () => {
-    await database.query("INSERT INTO orders VALUES (1, 'first')");
+    await orders.database.query("INSERT INTO orders VALUES (1, 'first')");
     await backup('v1.1.0');
-    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    await orders.database.query("INSERT INTO orders VALUES (2, 'second')");
     const newest = await backup('v1.2.0');
-    expect(newest.outputs.path.startsWith(`${backupDir}/`)).toBe(true);
+    expect(newest.outputs.path.startsWith(`${orders.backupDir}/`)).toBe(true);
     // The incident: rows lost.
-    await database.query('DELETE FROM orders');
+    await orders.database.query('DELETE FROM orders');
 
     const restored = await restore();
     expect(restored.errors).toEqual([]);
-    expect(await items()).toEqual(['first', 'second']);
+    expect(await orders.items()).toEqual(['first', 'second']);
     expect(restored.outputs.checksum).toBe(newest.outputs.checksum);
     expect(restored.outputs['backup-source']).toBe(
-      `${path.basename(newest.outputs.path)} in the local backup dir ${backupDir} (ROLLBACK_BACKUP_DIR), the latest backup of label "production" in the deployment ledger ${ledgerFile} (${readLines(ledgerFile).at(-1)!.time}, sha256:${newest.outputs.checksum})`,
+      `${path.basename(newest.outputs.path)} in the local backup dir ${orders.backupDir} (ROLLBACK_BACKUP_DIR), the latest backup of label "production" in the deployment ledger ${orders.ledger} (${readLines(orders.ledger).at(-1)!.time}, sha256:${newest.outputs.checksum})`,
     );
 
     // A newer backup the ledger records but the dir does not hold: the older one there is not "the latest".
-    await database.query("INSERT INTO orders VALUES (3, 'third')");
+    await orders.database.query("INSERT INTO orders VALUES (3, 'third')");
     const third = await backup('v1.3.0');
     rmSync(third.outputs.path);
     rmSync(third.outputs['metadata-path']);
-    await database.query('DELETE FROM orders');
+    await orders.database.query('DELETE FROM orders');
     const missing = await restore();
     expect(missing.exitCode).toBe(1);
     expect(missing.errors[0]).toMatch(
       new RegExp(
-        `^The deployment ledger ${ledgerFile} records the latest backup of label "production" as ${third.outputs.path} \\(\\S+, sha256:${third.outputs.checksum}\\), but no metadata in the local backup dir ${backupDir} \\(ROLLBACK_BACKUP_DIR\\) records that checksum \\(2 other backup\\(s\\) of label "production" there\\)\\. Nothing was restored\\.\nHint: Copy that backup`,
+        `^The deployment ledger ${orders.ledger} records the latest backup of label "production" as ${third.outputs.path} \\(\\S+, sha256:${third.outputs.checksum}\\), but no metadata in the local backup dir ${orders.backupDir} \\(ROLLBACK_BACKUP_DIR\\) records that checksum \\(2 other backup\\(s\\) of label "production" there\\)\\. Nothing was restored\\.\nHint: Copy that backup`,
       ),
     );
-    expect(await items()).toEqual([]);
+    expect(await orders.items()).toEqual([]);
 
     // The ledger's entry is there again, but its file was changed: the checksum refuses it, as for an artifact.
     const fourth = await backup('v1.3.0');
@@ -536,7 +556,7 @@ describe('restore-db from a local backup dir (a run from a terminal): the ledger
         `^Checksum mismatch: ${path.basename(fourth.outputs.path)} has SHA-256 [0-9a-f]{64}, expected ${fourth.outputs.checksum}\\. `,
       ),
     );
-    expect(await items()).toEqual([]);
+    expect(await orders.items()).toEqual([]);
   });
 });
 
@@ -659,49 +679,29 @@ describe('pgBackRest restore points in the ledger on the database host (over SSH
 });
 
 describe("restore-db without an artifact service: an exact artifact name, and the fallback to backup-db's default dir", () => {
-  let database: TestDatabase;
-  let ledgerFile: string;
-  beforeAll(async () => {
-    database = await createTestDatabase('ledger_named');
-    ledgerFile = path.join(scratch, 'named-ledger.jsonl');
-    await database.query('CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)');
-  });
-  afterAll(() => database?.drop());
+  const orders = ordersSetup('ledger_named', { ledger: 'named-ledger.jsonl' });
 
-  const items = () => orderItems(database);
   /** A backup named `name` of label production, recorded in the ledger, kept where `env` says (no artifact service). */
-  const backup = async (name: string, env: Record<string, string>, extra: Record<string, string> = {}) => {
-    const result = await runAction('backup-db', {
-      inputs: {
-        'database-url': database.url,
-        label: 'production',
-        ledger: ledgerFile,
-        'artifact-name': name,
-        ...extra,
-      },
-      env,
-    });
-    expect(result.errors).toEqual([]);
-    return result;
-  };
+  const backup = (name: string, env: Record<string, string>, extra: Record<string, string> = {}) =>
+    orders.backedUp({ ledger: orders.ledger, 'artifact-name': name, ...extra }, env);
   const restore = (inputs: Record<string, string>, env: Record<string, string>, githubToken = '') =>
     runAction('restore-db', {
-      inputs: { 'database-url': database.url, mode: 'replace', 'safety-backup': 'false', ...inputs },
+      inputs: { 'database-url': orders.database.url, mode: 'replace', 'safety-backup': 'false', ...inputs },
       env,
       githubToken,
     });
 
   it('an exact artifact-name restores that backup from ROLLBACK_BACKUP_DIR, not the newest; a name not there restores nothing', async () => {
     const env = { ROLLBACK_BACKUP_DIR: path.join(scratch, 'named-backups') };
-    await database.query("INSERT INTO orders VALUES (1, 'first')");
+    await orders.database.query("INSERT INTO orders VALUES (1, 'first')");
     const older = await backup('db-backup-production-older', env);
-    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    await orders.database.query("INSERT INTO orders VALUES (2, 'second')");
     await backup('db-backup-production-newer', env);
-    await database.query('DELETE FROM orders');
+    await orders.database.query('DELETE FROM orders');
 
     const restored = await restore({ 'artifact-name': 'db-backup-production-older' }, env);
     expect(restored.errors).toEqual([]);
-    expect(await items()).toEqual(['first']);
+    expect(await orders.items()).toEqual(['first']);
     expect(restored.outputs.checksum).toBe(older.outputs.checksum);
     expect(restored.outputs['backup-source']).toBe(
       `${path.basename(older.outputs.path)} in the local backup dir ${env.ROLLBACK_BACKUP_DIR} (ROLLBACK_BACKUP_DIR)`,
@@ -713,19 +713,19 @@ describe("restore-db without an artifact service: an exact artifact name, and th
     expect(absent.errors[0]).toMatch(
       /^No backup named "db-backup-production-old" is in the local backup dir .* \(ROLLBACK_BACKUP_DIR\)\. Nothing was restored\./,
     );
-    expect(await items()).toEqual(['first']);
+    expect(await orders.items()).toEqual(['first']);
   });
 
   it("without ROLLBACK_BACKUP_DIR and with GitHub down, restore-db falls back to backup-db's default dir: the latest of a label only as the ledger names it, an exact name as given", async () => {
     // backup-db with upload: false off a runner keeps its backups in $RUNNER_TEMP/rollback-backups, shared here by both steps.
     const runnerTemp = mkdtempSync(path.join(scratch, 'runner-temp-'));
     const defaultDir = path.join(runnerTemp, 'rollback-backups');
-    await database.query("DELETE FROM orders; INSERT INTO orders VALUES (1, 'kept')");
+    await orders.database.query("DELETE FROM orders; INSERT INTO orders VALUES (1, 'kept')");
     const first = await backup('db-backup-production-first', { RUNNER_TEMP: runnerTemp }, { upload: 'false' });
     expect(path.dirname(first.outputs.path)).toBe(defaultDir);
-    await database.query("INSERT INTO orders VALUES (2, 'also kept')");
+    await orders.database.query("INSERT INTO orders VALUES (2, 'also kept')");
     const latest = await backup('db-backup-production-latest', { RUNNER_TEMP: runnerTemp }, { upload: 'false' });
-    await database.query('DELETE FROM orders');
+    await orders.database.query('DELETE FROM orders');
 
     const github = await startFakeGitHub({ token: 'ghs_down' });
     const env = { RUNNER_TEMP: runnerTemp, ...github.server.env() };
@@ -736,28 +736,28 @@ describe("restore-db without an artifact service: an exact artifact name, and th
     const unnamed = await restore(latestInputs, env, 'ghs_down');
     expect(unnamed.exitCode).toBe(1);
     expect(unnamed.warnings.join('\n')).not.toContain('restoring');
-    expect(await items()).toEqual([]);
+    expect(await orders.items()).toEqual([]);
 
-    const restored = await restore({ ...latestInputs, ledger: ledgerFile }, env, 'ghs_down');
+    const restored = await restore({ ...latestInputs, ledger: orders.ledger }, env, 'ghs_down');
     expect(restored.errors).toEqual([]);
-    expect(await items()).toEqual(['kept', 'also kept']);
+    expect(await orders.items()).toEqual(['kept', 'also kept']);
     expect(restored.outputs.checksum).toBe(latest.outputs.checksum);
     expect(restored.warnings).toContainEqual(
       expect.stringMatching(
         new RegExp(
-          `^The artifact could not be read \\(.+\\); restoring ${path.basename(latest.outputs.path)} in the local backup dir ${defaultDir} \\(backup-db's default dir\\), the latest backup of label "production" in the deployment ledger ${ledgerFile} .* instead\\.$`,
+          `^The artifact could not be read \\(.+\\); restoring ${path.basename(latest.outputs.path)} in the local backup dir ${defaultDir} \\(backup-db's default dir\\), the latest backup of label "production" in the deployment ledger ${orders.ledger} .* instead\\.$`,
         ),
       ),
     );
 
     // An exact name needs no ledger: it is that backup.
-    await database.query('DELETE FROM orders');
+    await orders.database.query('DELETE FROM orders');
     const named = await restore({ 'artifact-name': 'db-backup-production-first' }, env);
     expect(named.errors).toEqual([]);
     expect(named.outputs['backup-source']).toBe(
       `${path.basename(first.outputs.path)} in the local backup dir ${defaultDir} (backup-db's default dir)`,
     );
-    expect(await items()).toEqual(['kept']);
+    expect(await orders.items()).toEqual(['kept']);
     expect(named.outputs.checksum).toBe(first.outputs.checksum);
   });
 });
@@ -768,57 +768,40 @@ describe("restore-db without an artifact service: an exact artifact name, and th
  * restore-db read the latest backup.
  */
 describe('a dump backup on the runner, its ledger on the deploy host (backup-db and restore-db with ssh-*)', () => {
-  let database: TestDatabase;
-  let backupDir: string;
-  let remoteLedger: string;
+  const orders = ordersSetup(
+    'ledger_dump_ssh',
+    { ledger: path.join('dump-deploy-host', 'ops', 'rollback-ledger.jsonl'), backupDir: 'dump-ssh-backups' },
+    "INSERT INTO orders VALUES (1, 'first')",
+  );
   /** The backup the deploy host's ledger records, and a newer one in the dir that it does not. */
   let recorded: Awaited<ReturnType<typeof runAction>>;
   let unrecorded: Awaited<ReturnType<typeof runAction>>;
-  beforeAll(async () => {
-    database = await createTestDatabase('ledger_dump_ssh');
-    backupDir = path.join(scratch, 'dump-ssh-backups');
-    remoteLedger = path.join(scratch, 'dump-deploy-host', 'ops', 'rollback-ledger.jsonl');
-    await database.query(
-      "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); INSERT INTO orders VALUES (1, 'first')",
-    );
-  });
-  afterAll(() => database?.drop());
 
   // No artifact service: the backups are kept in ROLLBACK_BACKUP_DIR, as from the rollback-actions command.
-  const env = () => ({ ROLLBACK_BACKUP_DIR: backupDir });
+  const env = () => ({ ROLLBACK_BACKUP_DIR: orders.backupDir });
   const dumpBackup = (name: string, inputs: Record<string, string>) =>
-    runAction('backup-db', {
-      inputs: {
-        'database-url': database.url,
-        label: 'production',
-        'app-version': 'v1.2.0',
-        'artifact-name': name,
-        ...inputs,
-      },
-      env: env(),
-    });
-  const items = () => orderItems(database);
+    orders.backup({ 'app-version': 'v1.2.0', 'artifact-name': name, ...inputs }, env());
 
   it('backup-db appends the backup (checksum, label, location) to the ledger on ssh-host; a host that refuses is a warning, the backup stands; ssh-host without a ledger is refused', async () => {
-    recorded = await dumpBackup('db-backup-production-recorded', { ledger: remoteLedger, ...sshActionInputs(server) });
+    recorded = await dumpBackup('db-backup-production-recorded', { ledger: orders.ledger, ...sshActionInputs(server) });
     expect(recorded.errors).toEqual([]);
     expect(recorded.warnings).toEqual([]);
-    expect(readLines(remoteLedger)).toEqual([
+    expect(readLines(orders.ledger)).toEqual([
       expect.objectContaining({
         type: 'backup',
         method: 'dump',
         label: 'production',
         appVersion: 'v1.2.0',
-        database: database.name,
+        database: orders.database.name,
         checksum: `sha256:${recorded.outputs.checksum}`,
         location: recorded.outputs.path,
       }),
     ]);
 
     // The line goes over ssh: a host key that is not the host's refuses it, and nothing is appended.
-    await database.query("INSERT INTO orders VALUES (2, 'second')");
+    await orders.database.query("INSERT INTO orders VALUES (2, 'second')");
     unrecorded = await dumpBackup('db-backup-production-unrecorded', {
-      ledger: remoteLedger,
+      ledger: orders.ledger,
       ...sshActionInputs(server),
       'known-hosts': server.wrongKnownHosts,
     });
@@ -826,10 +809,10 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
     expect(unrecorded.outputs.checksum).not.toBe(recorded.outputs.checksum);
     expect(unrecorded.warnings.join('\n')).toMatch(
       new RegExp(
-        `^Could not append to the deployment ledger ${remoteLedger} on ${server.host}:${server.port}: ssh to .*Host key verification failed`,
+        `^Could not append to the deployment ledger ${orders.ledger} on ${server.host}:${server.port}: ssh to .*Host key verification failed`,
       ),
     );
-    expect(readLines(remoteLedger)).toHaveLength(1);
+    expect(readLines(orders.ledger)).toHaveLength(1);
 
     const noLedger = await dumpBackup('db-backup-production-none', sshActionInputs(server));
     expect(noLedger.exitCode).toBe(1);
@@ -840,31 +823,31 @@ describe('a dump backup on the runner, its ledger on the deploy host (backup-db 
   });
 
   it('restore-db reads the ledger on ssh-host: artifact-name latest restores the backup it names, not the newer one in the dir; a host that refuses restores nothing', async () => {
-    await database.query('DELETE FROM orders');
-    const restored = await restoreLatest(database, env(), { ledger: remoteLedger, ...sshActionInputs(server) });
+    await orders.database.query('DELETE FROM orders');
+    const restored = await restoreLatest(orders.database, env(), { ledger: orders.ledger, ...sshActionInputs(server) });
     expect(restored.errors).toEqual([]);
-    expect(await items()).toEqual(['first']);
+    expect(await orders.items()).toEqual(['first']);
     expect(restored.outputs.checksum).toBe(recorded.outputs.checksum);
     expect(restored.outputs['backup-source']).toContain(
-      `the latest backup of label "production" in the deployment ledger ${remoteLedger} on ${server.host}:${server.port} (`,
+      `the latest backup of label "production" in the deployment ledger ${orders.ledger} on ${server.host}:${server.port} (`,
     );
 
     // Without the ledger the newest of the label in the dir would be taken: the one the ledger lacks.
-    await database.query('DELETE FROM orders');
-    const refused = await restoreLatest(database, env(), {
-      ledger: remoteLedger,
+    await orders.database.query('DELETE FROM orders');
+    const refused = await restoreLatest(orders.database, env(), {
+      ledger: orders.ledger,
       ...sshActionInputs(server),
       'known-hosts': server.wrongKnownHosts,
     });
     expect(refused.exitCode).toBe(1);
     expect(refused.errors[0]).toMatch(/host key|known-hosts/i);
-    expect(await items()).toEqual([]);
+    expect(await orders.items()).toEqual([]);
 
-    const noLedger = await restoreLatest(database, env(), sshActionInputs(server));
+    const noLedger = await restoreLatest(orders.database, env(), sshActionInputs(server));
     expect(noLedger.exitCode).toBe(1);
     expect(noLedger.errors[0]).toMatch(
       /^Input "ssh-host" with method "dump" only says where the deployment ledger is \(the restore runs on this runner\): set "ledger"/,
     );
-    expect(unrecorded.outputs.path.startsWith(`${backupDir}/`)).toBe(true);
+    expect(unrecorded.outputs.path.startsWith(`${orders.backupDir}/`)).toBe(true);
   });
 });

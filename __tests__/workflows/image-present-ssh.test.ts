@@ -1,12 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { interpolateString, NO_STATUS } from '../../scripts/local-runner/expressions.js';
-import { runProcess } from '../../shared/process.js';
 import { demoImage } from '../../testkit/demo-app.js';
 import { serviceEnv } from '../../testkit/services/index.js';
 import { startSshServer, type TestSshServer } from '../../testkit/sshd.js';
+import { runWorkflowStep, type WorkflowStep } from '../../testkit/workflow-step.js';
 import { REPO_ROOT } from './references.js';
 
 /**
@@ -14,14 +13,8 @@ import { REPO_ROOT } from './references.js';
  * another port than 22 (ROLLBACK_SSH_PORT), against a real sshd whose sessions reach the test engine;
  * and the drill's steps that reach that host all given the port.
  */
-interface Step {
-  id?: string;
-  env?: Record<string, string>;
-  uses?: string;
-  with?: Record<string, string>;
-}
 const drill = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback-drill.yml'), 'utf8')) as {
-  jobs: Record<string, { steps?: Step[] }>;
+  jobs: Record<string, { steps?: WorkflowStep[] }>;
 };
 const steps = Object.entries(drill.jobs).flatMap(([job, { steps = [] }]) =>
   steps.map((step) => ({ name: `${job}.${step.id ?? step.uses}`, step })),
@@ -29,14 +22,11 @@ const steps = Object.entries(drill.jobs).flatMap(([job, { steps = [] }]) =>
 
 describe('rollback-drill.yml: the deploy host on another SSH port', () => {
   let sshd: TestSshServer;
-  let dir: string;
   beforeAll(async () => {
     sshd = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'image-present-'));
   });
   afterAll(async () => {
     await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('every step given ssh-host (or SSH_HOST) is given the port too', () => {
@@ -67,22 +57,17 @@ describe('rollback-drill.yml: the deploy host on another SSH port', () => {
   /** The check's own script, run as its step runs it, with the step's env evaluated from these variables. */
   async function imageCheck(tag: string, vars: Record<string, string>) {
     const check = steps.find(({ step }) => step.env?.SSH_HOST !== undefined)!.step;
-    const output = path.join(dir, `output-${tag}`);
-    writeFileSync(output, '');
     const contexts = {
       vars,
       secrets: { DEPLOY_SSH_KEY: sshd.privateKey },
       needs: { database: { outputs: { 'target-tag': tag } } },
     };
-    const env = Object.fromEntries(
-      Object.entries(check.env ?? {}).map(([name, value]) => [name, interpolateString(value, contexts, NO_STATUS)]),
-    );
     // The runner reaches no engine: only the SSH session does.
-    const result = await runProcess('bash', [path.join(REPO_ROOT, '.github/scripts/image-present.sh')], {
-      env: { ...env, GITHUB_OUTPUT: output, DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    const result = await runWorkflowStep(check, contexts, {
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
       okExitCodes: [0, 1],
     });
-    return { exitCode: result.exitCode, output: readFileSync(output, 'utf8') };
+    return { exitCode: result.exitCode, output: result.outputText };
   }
 
   it('image-present.sh checks the image on the host over ssh on ROLLBACK_SSH_PORT', async () => {

@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runProcess } from '../../shared/process.js';
 import { interpolateString, NO_STATUS } from '../../scripts/local-runner/expressions.js';
+import { runWorkflowStep, type WorkflowStep } from '../../testkit/workflow-step.js';
 import { REPO_ROOT } from './references.js';
 
 /**
@@ -12,15 +11,8 @@ import { REPO_ROOT } from './references.js';
  * deploy host over SSH (the plan environment then needs DEPLOY_SSH_KEY). The settings step's own
  * shell runs here with bash (its env evaluated from the repository variables), and compute's inputs are evaluated with GitHub's expression library.
  */
-interface Step {
-  id?: string;
-  env?: Record<string, string>;
-  run?: string;
-  uses?: string;
-  with?: Record<string, string>;
-}
 const workflow = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8')) as {
-  jobs: Record<'plan' | 'backup' | 'rollback', { steps: Step[] }>;
+  jobs: Record<'plan' | 'backup' | 'rollback', { steps: WorkflowStep[] }>;
 };
 const steps = workflow.jobs.plan.steps;
 const settings = steps.find((step) => step.id === 'settings') ?? {};
@@ -31,29 +23,13 @@ async function settingsOutputs(
   vars: Record<string, string>,
   inputs: Record<string, string> = {},
 ): Promise<Record<string, string>> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rollback-test-settings-'));
-  try {
-    const output = path.join(dir, 'output');
-    writeFileSync(output, '');
-    const contexts = {
-      inputs: { environment: 'production', ...inputs },
-      vars,
-      secrets: {},
-      job: { workflow_repository: 'owner/rollback-actions', workflow_sha: 'abc' },
-    };
-    const env = Object.fromEntries(
-      Object.entries(settings.env ?? {}).map(([name, value]) => [name, interpolateString(value, contexts, NO_STATUS)]),
-    );
-    await runProcess('bash', ['-e', '-c', settings.run ?? 'exit 1'], { env: { ...env, GITHUB_OUTPUT: output } });
-    const lines = readFileSync(output, 'utf8').split('\n');
-    return Object.fromEntries(
-      lines
-        .filter((line) => /^[a-z-]+=/.test(line))
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const contexts = {
+    inputs: { environment: 'production', ...inputs },
+    vars,
+    secrets: {},
+    job: { workflow_repository: 'owner/rollback-actions', workflow_sha: 'abc' },
+  };
+  return (await runWorkflowStep(settings, contexts)).outputs;
 }
 
 function computeSsh(outputs: Record<string, string>): Record<string, string> {
@@ -109,7 +85,12 @@ describe("rollback.yml's plan: the current release from a swarm service", () => 
  */
 describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', () => {
   const LEDGER = { ROLLBACK_LEDGER: 'ops/deployments.jsonl' };
-  const COMPOSE_OVER_SSH = { ...SWARM, ROLLBACK_REDEPLOY_STRATEGY: 'compose', ROLLBACK_SSH_HOST: 'deploy.internal' };
+  const COMPOSE_OVER_SSH = {
+    ...SWARM,
+    ROLLBACK_REDEPLOY_STRATEGY: 'compose',
+    ROLLBACK_SSH_HOST: 'deploy.internal',
+    ROLLBACK_KNOWN_HOSTS: 'deploy.internal ssh-ed25519 AAAA',
+  };
   const SSH_INPUTS = ['ssh-host', 'ssh-user', 'ssh-port', 'ssh-key', 'known-hosts', 'ledger'];
 
   /** A step's ledger and SSH inputs (the first step of `action` in `job`), evaluated from the plan's outputs and the variables. */
@@ -122,9 +103,7 @@ describe('rollback.yml: the deployment ledger on the deploy host (ssh-host)', ()
     const step = workflow.jobs[job].steps.find((candidate) => candidate.uses === `./actions/${action}`)?.with ?? {};
     const contexts = {
       vars,
-      needs: {
-        plan: { outputs: { ...plan, 'known-hosts': plan['ssh-host'] ? 'deploy.internal ssh-ed25519 AAAA' : '' } },
-      },
+      needs: { plan: { outputs: plan } },
       secrets: { DEPLOY_SSH_KEY: 'PRIVATE KEY' },
     };
     return Object.fromEntries(
@@ -242,7 +221,7 @@ describe('rollback.yml: the deploy host on another SSH port', () => {
  */
 describe('rollback-drill.yml: the deployment ledger on the deploy host (ssh-host)', () => {
   const drill = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback-drill.yml'), 'utf8')) as {
-    jobs: { database: { steps: Step[] } };
+    jobs: { database: { steps: WorkflowStep[] } };
   };
   const LEDGER_HOST = {
     ROLLBACK_LEDGER: 'ops/deployments.jsonl',
