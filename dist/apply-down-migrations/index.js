@@ -40170,13 +40170,17 @@ async function countRows(client, tables) {
     }
     return counts;
 }
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-async function tableRowCounts(client) {
-    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+/** Every ordinary table, ordered by schema and name (excluding system schemas). */
+async function ordinaryTables(client) {
+    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name, pg_table_size(c.oid) AS data_bytes, c.reltuples::float8 AS estimate
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       ORDER BY 1, 2`);
-    return countRows(client, tables);
+    return rows;
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    return countRows(client, await ordinaryTables(client));
 }
 
 ;// CONCATENATED MODULE: ./shared/postgres/pg-tools.ts

@@ -124,6 +124,42 @@ const PARALLEL_FETCHES = 4;
 /** How much WAL before backup-db's restore-point-lsn is read first: the record is just before it. */
 const NEAR_HINT_BYTES = (/* unused pure expression or super */ null && (64n * 1024n));
 /**
+ * The newest restore point called `search.name` whose LSN `holds`, in the WAL pg_waldump reads on
+ * `timeline` from `start` to `end`: `files` are fetched into the scratch directory, PARALLEL_FETCHES
+ * side by side, and removed afterwards. Undefined when there is none, or when the archive has none of
+ * the files (pg_waldump would read nothing).
+ */
+async function newestRestorePointIn(host, waldump, search, read) {
+    try {
+        const fetched = [];
+        for (let index = 0; index < read.files.length; index += PARALLEL_FETCHES) {
+            fetched.push(...(await Promise.all(read.files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)))));
+        }
+        if (!fetched.some(Boolean))
+            return undefined;
+        // pg_waldump starts at the first record after `start`. Without --end it would wait for the next
+        // file as for a server still writing it (10 tries, 500 ms apart: 5 s of every restore).
+        const { stdout } = await host.run(waldump, [
+            '--path',
+            search.scratchDir,
+            '--timeline',
+            String(read.timeline),
+            '--start',
+            formatLsn(read.start),
+            '--end',
+            formatLsn(read.end),
+            '--rmgr',
+            'XLOG',
+        ], { okExitCodes: [0, 1] });
+        return restorePointsIn(stdout)
+            .filter((point) => point.name === search.name && read.holds(point.lsn))
+            .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0]?.lsn;
+    }
+    finally {
+        await host.run('rm', ['-f', '--', ...read.files.map((name) => `${search.scratchDir}/${name}`)]);
+    }
+}
+/**
  * The restore point in the last 64 KiB of WAL before the LSN backup-db reported (its record ends
  * there), read from the one archived segment that holds it: pg_waldump decodes kilobytes instead of
  * the whole segments around it (seconds of a busy database's full-page images). Undefined when it is
@@ -138,31 +174,14 @@ async function findNearHint(host, waldump, segments, search) {
     const [segment] = holding;
     const segmentStart = segmentStartLsn(segment, search.segmentSize);
     const from = hint - NEAR_HINT_BYTES > segmentStart ? hint - NEAR_HINT_BYTES : segmentStart;
-    try {
-        if (!(await fetchWal(host, segment.name, search.scratchDir)))
-            return undefined;
-        // pg_waldump starts at the first record after `from`. Without --end it would wait for the next
-        // file as for a server still writing it (10 tries, 500 ms apart: 5 s of every restore).
-        const { stdout } = await host.run(waldump, [
-            '--path',
-            search.scratchDir,
-            '--timeline',
-            String(segment.timeline),
-            '--start',
-            formatLsn(from),
-            '--end',
-            formatLsn(segmentEndLsn(segment, search.segmentSize)),
-            '--rmgr',
-            'XLOG',
-        ], { okExitCodes: [0, 1] });
-        const point = restorePointsIn(stdout)
-            .filter((found) => found.name === search.name && found.lsn >= from && found.lsn < hint)
-            .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
-        return point ? { name: search.name, lsn: point.lsn, timeline: segment.timeline, segment: segment.name } : undefined;
-    }
-    finally {
-        await host.run('rm', ['-f', '--', `${search.scratchDir}/${segment.name}`]);
-    }
+    const lsn = await newestRestorePointIn(host, waldump, search, {
+        files: [segment.name],
+        timeline: segment.timeline,
+        start: from,
+        end: segmentEndLsn(segment, search.segmentSize),
+        holds: (found) => found >= from && found < hint,
+    });
+    return lsn === undefined ? undefined : { name: search.name, lsn, timeline: segment.timeline, segment: segment.name };
 }
 /**
  * Finds the newest restore point called `name`, reading archived segments from the newest down with
@@ -182,41 +201,21 @@ async function findRestorePoint(host, segments, search) {
     for (const batch of segmentBatches(candidates, BATCH_SEGMENTS)) {
         const lowest = batch[batch.length - 1];
         const after = segments.find((other) => other.timeline === batch[0].timeline && other.number === batch[0].number + 1n);
-        const files = [...batch, ...(after ? [after] : [])].map((segment) => segment.name);
-        try {
-            for (let index = 0; index < files.length; index += PARALLEL_FETCHES) {
-                await Promise.all(files.slice(index, index + PARALLEL_FETCHES).map((name) => fetchWal(host, name, search.scratchDir)));
-            }
-            // From the lowest segment through the batch and the one after it (a record crossing into it),
-            // and no further: past --end pg_waldump would wait 5 s for a file that is not there.
-            const start = formatLsn(segmentStartLsn(lowest, search.segmentSize));
-            const end = formatLsn(segmentEndLsn(after ?? batch[0], search.segmentSize));
-            const { stdout } = await host.run(waldump, [
-                '--path',
-                search.scratchDir,
-                '--timeline',
-                String(lowest.timeline),
-                '--start',
-                start,
-                '--end',
-                end,
-                '--rmgr',
-                'XLOG',
-            ], { okExitCodes: [0, 1] });
-            const inBatch = (lsn) => {
-                const number = segmentEndingAt(lsn + 1n, 0, search.segmentSize).number;
+        // From the lowest segment through the batch and the one after it (a record crossing into it),
+        // and no further: past --end pg_waldump would wait 5 s for a file that is not there.
+        const lsn = await newestRestorePointIn(host, waldump, search, {
+            files: [...batch, ...(after ? [after] : [])].map((segment) => segment.name),
+            timeline: lowest.timeline,
+            start: segmentStartLsn(lowest, search.segmentSize),
+            end: segmentEndLsn(after ?? batch[0], search.segmentSize),
+            holds: (found) => {
+                const number = segmentEndingAt(found + 1n, 0, search.segmentSize).number;
                 return number >= lowest.number && number <= batch[0].number;
-            };
-            const newest = restorePointsIn(stdout)
-                .filter((point) => point.name === search.name && inBatch(point.lsn))
-                .sort((a, b) => (a.lsn > b.lsn ? -1 : 1))[0];
-            if (newest) {
-                const segment = batch.find((candidate) => candidate.number === segmentEndingAt(newest.lsn + 1n, 0, search.segmentSize).number);
-                return { name: search.name, lsn: newest.lsn, timeline: segment.timeline, segment: segment.name };
-            }
-        }
-        finally {
-            await host.run('rm', ['-f', '--', ...files.map((name) => `${search.scratchDir}/${name}`)]);
+            },
+        });
+        if (lsn !== undefined) {
+            const segment = batch.find((candidate) => candidate.number === segmentEndingAt(lsn + 1n, 0, search.segmentSize).number);
+            return { name: search.name, lsn, timeline: segment.timeline, segment: segment.name };
         }
         read += batch.length;
         if (read % 64 < BATCH_SEGMENTS && read < candidates.length)

@@ -37825,10 +37825,7 @@ async function checkForeignKeys(client) {
  * of the time the check takes.
  */
 async function sizeLimitedRowCounts(client, maxDataBytes) {
-    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name, pg_table_size(c.oid) AS data_bytes, c.reltuples::float8 AS estimate
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      ORDER BY 1, 2`);
+    const rows = await (0,_postgres_databases_js__WEBPACK_IMPORTED_MODULE_2__/* .ordinaryTables */ .Cp)(client);
     // A table never vacuumed nor analyzed has no estimate (reltuples -1): it is counted whatever its size.
     const isEstimated = (row) => Number(row.data_bytes) > maxDataBytes && row.estimate >= 0;
     const exact = await (0,_postgres_databases_js__WEBPACK_IMPORTED_MODULE_2__/* .countRows */ .BO)(client, rows.filter((row) => !isEstimated(row)));
@@ -40911,6 +40908,7 @@ function quoteIdent(name) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   BO: () => (/* binding */ countRows),
+/* harmony export */   Cp: () => (/* binding */ ordinaryTables),
 /* harmony export */   XV: () => (/* binding */ maintenanceTarget),
 /* harmony export */   Z_: () => (/* binding */ tableRowCounts),
 /* harmony export */   Zi: () => (/* binding */ dropDatabase),
@@ -40981,13 +40979,17 @@ async function countRows(client, tables) {
     }
     return counts;
 }
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-async function tableRowCounts(client) {
-    const { rows: tables } = await client.query(`SELECT n.nspname AS schema, c.relname AS name
+/** Every ordinary table, ordered by schema and name (excluding system schemas). */
+async function ordinaryTables(client) {
+    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS name, pg_table_size(c.oid) AS data_bytes, c.reltuples::float8 AS estimate
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       ORDER BY 1, 2`);
-    return countRows(client, tables);
+    return rows;
+}
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+async function tableRowCounts(client) {
+    return countRows(client, await ordinaryTables(client));
 }
 
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { detectSchemaVersion } from '../migrations/detect-history.js';
 import { quoteIdent } from '../postgres/connection.js';
-import { countRows, tableRowCounts } from '../postgres/databases.js';
+import { countRows, ordinaryTables, tableRowCounts, type OrdinaryTable } from '../postgres/databases.js';
 
 /**
  * What a restored database is checked against its backup's metadata with: exact row counts,
@@ -97,14 +97,9 @@ async function sizeLimitedRowCounts(
   client: pg.Client,
   maxDataBytes: number,
 ): Promise<{ exact: Record<string, number>; estimated: Record<string, number> }> {
-  const { rows } = await client.query<{ schema: string; name: string; data_bytes: string; estimate: number }>(
-    `SELECT n.nspname AS schema, c.relname AS name, pg_table_size(c.oid) AS data_bytes, c.reltuples::float8 AS estimate
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      ORDER BY 1, 2`,
-  );
+  const rows = await ordinaryTables(client);
   // A table never vacuumed nor analyzed has no estimate (reltuples -1): it is counted whatever its size.
-  const isEstimated = (row: (typeof rows)[number]) => Number(row.data_bytes) > maxDataBytes && row.estimate >= 0;
+  const isEstimated = (row: OrdinaryTable) => Number(row.data_bytes) > maxDataBytes && row.estimate >= 0;
   const exact = await countRows(
     client,
     rows.filter((row) => !isEstimated(row)),

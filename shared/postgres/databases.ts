@@ -77,13 +77,28 @@ export async function countRows(
   return counts;
 }
 
-/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
-export async function tableRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows: tables } = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name
+/** An ordinary table outside the system schemas, with what inspect.ts decides between an exact count and an estimate by. */
+export interface OrdinaryTable {
+  schema: string;
+  name: string;
+  /** Heap and TOAST (pg_table_size), as the bigint's text. */
+  data_bytes: string;
+  /** PostgreSQL's row estimate (pg_class.reltuples): -1 for a table never vacuumed nor analyzed. */
+  estimate: number;
+}
+
+/** Every ordinary table, ordered by schema and name (excluding system schemas). */
+export async function ordinaryTables(client: pg.Client): Promise<OrdinaryTable[]> {
+  const { rows } = await client.query<OrdinaryTable>(
+    `SELECT n.nspname AS schema, c.relname AS name, pg_table_size(c.oid) AS data_bytes, c.reltuples::float8 AS estimate
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       ORDER BY 1, 2`,
   );
-  return countRows(client, tables);
+  return rows;
+}
+
+/** Exact row counts of every ordinary table, keyed "schema.table" (excluding system schemas). */
+export async function tableRowCounts(client: pg.Client): Promise<Record<string, number>> {
+  return countRows(client, await ordinaryTables(client));
 }
