@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess } from '../../shared/process.js';
@@ -190,6 +190,45 @@ describe('compute-rollback-target reading the current version from a swarm servi
         'Input "ssh-host" is set but neither "current-from-swarm-service" nor "ledger" is',
       );
     } finally {
+      await server.stop();
+    }
+  });
+
+  it('reads the ledger and the swarm service on the deploy host over one SSH connection, closed once', async () => {
+    const server = await startSshServer({ env: { DOCKER_HOST: serviceEnv('dockerHost') } });
+    // ssh on PATH notes its arguments, then runs the real client: each executor has its own ControlPath.
+    const shim = mkdtempSync(path.join(os.tmpdir(), 'ssh-shim-'));
+    const sshCalls = path.join(shim, 'calls');
+    try {
+      const ssh = (await runProcess('sh', ['-c', 'command -v ssh'])).stdout.trim();
+      writeFileSync(path.join(shim, 'ssh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${sshCalls}'\nexec '${ssh}' "$@"\n`, {
+        mode: 0o755,
+      });
+      const result = await compute(
+        repo.dir,
+        {
+          'current-from-swarm-service': service,
+          ledger: path.join(shim, 'no-entries-yet.jsonl'),
+          target: 'previous',
+          'migrations-dir': 'db/migrations',
+          ...sshActionInputs(server),
+        },
+        {
+          env: {
+            DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+            PATH: `${shim}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+          },
+        },
+      );
+      expectSuccess(result);
+      expect(result.outputs).toMatchObject({ 'current-tag': 'v1.2.0', 'target-tag': 'v1.1.0' });
+      expect(result.summary).toContain(`no-entries-yet.jsonl on ${server.user}@127.0.0.1:${server.port}: 0 entries.`);
+      const calls = readFileSync(sshCalls, 'utf8').trim().split('\n');
+      const connections = new Set(calls.map((call) => /ControlPath=(\S+)/.exec(call)?.[1]));
+      expect(connections.size).toBe(1);
+      expect(calls.filter((call) => / -O exit /.test(call))).toHaveLength(1);
+    } finally {
+      rmSync(shim, { recursive: true, force: true });
       await server.stop();
     }
   });

@@ -6,7 +6,7 @@ import { readEncryptionSecret } from '../../shared/backup/encryption.js';
 import type { BackupRequest } from '../../shared/backup/backup.js';
 import { BACKUP_FORMATS } from '../../shared/backup/metadata.js';
 import { readLedgerOnHost } from '../../shared/ledger/inputs.js';
-import type { SshTarget } from '../../shared/engine/ssh.js';
+import type { LedgerLocation } from '../../shared/ledger/on-host.js';
 import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../shared/backup/method.js';
 import { sizeOrNone, type SizeGate } from '../../shared/backup/size-gate.js';
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
@@ -37,10 +37,8 @@ export interface BackupInputs extends Pick<
   artifactName?: string;
   retentionDays: number;
   outputDir?: string;
-  /** The deployment ledger to append the backup to: on this runner, or on `ledgerHost` over SSH. */
-  ledger?: string;
-  /** The deploy host whose ledger records the backup (the dump itself runs on this runner). */
-  ledgerHost?: SshTarget;
+  /** The deployment ledger to append the backup to: on this runner, or on the deploy host over SSH (the dump itself runs on this runner). */
+  ledger?: LedgerLocation;
 }
 
 function readSizeGate(): SizeGate | undefined {
@@ -86,7 +84,7 @@ export async function readBackupInputs(): Promise<BackupInputs> {
     verify: enumInput('verify', VERIFY_MODES, { default: 'archive' }),
     pgBinDir: stringInput('pg-bin-dir'),
     outputDir: stringInput('output-dir'),
-    ...readLedgerOnHost('the dump runs'),
+    ledger: readLedgerOnHost('the dump runs'),
     sizeGate: readSizeGate(),
     rowCountMaxBytes:
       sizeOrNone('row-count-max-size', stringInput('row-count-max-size', { default: '256MiB' })) ?? Infinity,

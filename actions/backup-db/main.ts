@@ -6,15 +6,13 @@ import { defaultArtifactName, defaultBackupDir } from '../../shared/backup/names
 import { journal } from '../../shared/cancellation.js';
 import { formatBytes } from '../../shared/backup/progress.js';
 import { formatDuration } from '../../shared/duration.js';
-import { localExecutor } from '../../shared/engine/executor.js';
-import { openSshExecutor, type SshExecutor } from '../../shared/engine/ssh.js';
 import { errorMessage, InputError } from '../../shared/errors.js';
-import { appendLedger } from '../../shared/ledger/ledger.js';
+import { appendLedgerOrWarn, ledgerShown } from '../../shared/ledger/on-host.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { describeTarget } from '../../shared/postgres/connection.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readBackupInputs, readBackupMethod, type BackupInputs } from './inputs.js';
+import { readBackupInputs, readBackupMethod } from './inputs.js';
 import { backupSummary } from './summary.js';
 
 export async function run(): Promise<void> {
@@ -110,41 +108,23 @@ export async function run(): Promise<void> {
     schema_version: backup.metadata.schemaVersion?.version ?? null,
     duration_ms: durationMs,
   });
-  if (inputs.ledger) {
-    await recordInLedger(inputs, {
-      type: 'backup',
-      label: inputs.label,
-      appVersion: inputs.appVersion,
-      schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
-      checksum: `sha256:${backup.checksum}`,
-      location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
-      database: inputs.target.database,
-      method: 'dump',
-    });
+  // A ledger that cannot be written is a warning: the backup stands.
+  const { ledger } = inputs;
+  if (ledger) {
+    await appendLedgerOrWarn(
+      ledger,
+      {
+        type: 'backup',
+        label: inputs.label,
+        appVersion: inputs.appVersion,
+        schemaVersion: backup.metadata.schemaVersion?.version ?? undefined,
+        checksum: `sha256:${backup.checksum}`,
+        location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
+        database: inputs.target.database,
+        method: 'dump',
+      },
+      (error) => `Could not append to the deployment ledger ${ledgerShown(ledger)}: ${errorMessage(error)}`,
+    );
   }
   core.info(`Backup complete in ${formatDuration(durationMs)}.`);
-}
-
-/**
- * The backup as a ledger line: on this runner, or on the deploy host over SSH (the executor
- * method "pgbackrest" appends with). A ledger that cannot be written is a warning: the backup stands.
- */
-async function recordInLedger(inputs: BackupInputs, entry: Parameters<typeof appendLedger>[1]): Promise<void> {
-  const host = inputs.ledgerHost;
-  let ssh: SshExecutor | undefined;
-  try {
-    ssh = host && (await openSshExecutor(host));
-  } catch (error) {
-    core.warning(
-      `Could not append to the deployment ledger ${inputs.ledger} on ${host!.host}:${host!.port}: ${errorMessage(error)}`,
-    );
-    return;
-  }
-  try {
-    await appendLedger({ path: inputs.ledger!, executor: ssh ?? localExecutor }, entry);
-  } catch (error) {
-    core.warning(errorMessage(error));
-  } finally {
-    await ssh?.close();
-  }
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ActionError, InputError } from '../../shared/errors.js';
 import { composeContainers } from '../../shared/engine/containers.js';
 import { localExecutor, type HostExecutor } from '../../shared/engine/executor.js';
-import { openHostExecutor, type SshSettings } from '../../shared/engine/host-inputs.js';
+import type { HostOnDemand } from '../../shared/engine/host-on-demand.js';
 import { inspectServices, servicesWithTasks, withoutDigest } from '../../shared/engine/swarm.js';
 import type { GitHubClient } from '../../shared/github/deployments.js';
 import { environmentDeployments, type DeploymentRecord } from '../../shared/releases/deployments.js';
@@ -111,22 +111,7 @@ async function fromService(service: string, project: string, catalog: TagCatalog
 const SWARM_MID_UPDATE = new Set(['updating', 'paused', 'rollback_started', 'rollback_paused']);
 
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
-async function fromSwarmService(
-  name: string,
-  catalog: TagCatalog,
-  ssh: SshSettings | undefined,
-): Promise<CurrentVersion> {
-  const executor: HostExecutor & { close?: () => Promise<void> } = ssh
-    ? await openHostExecutor(ssh, '.')
-    : localExecutor;
-  try {
-    return await readSwarmService(executor, name, catalog);
-  } finally {
-    await executor.close?.();
-  }
-}
-
-async function readSwarmService(executor: HostExecutor, name: string, catalog: TagCatalog): Promise<CurrentVersion> {
+async function fromSwarmService(executor: HostExecutor, name: string, catalog: TagCatalog): Promise<CurrentVersion> {
   const [service] = await inspectServices(executor, [name]);
   if (!service) {
     throw new InputError(
@@ -170,6 +155,7 @@ export async function resolveCurrent(
   inputs: ComputeInputs,
   catalog: TagCatalog,
   client: GitHubClient | undefined,
+  host: HostOnDemand,
   ledger?: LedgerHistory,
 ): Promise<CurrentVersion> {
   if (inputs.current) {
@@ -194,7 +180,7 @@ export async function resolveCurrent(
   const fromLedger = !client && ledger ? ledgerCurrent(ledger, catalog) : undefined;
   if (fromLedger) return fromLedger;
   if (inputs.currentFromSwarmService)
-    return await fromSwarmService(inputs.currentFromSwarmService, catalog, inputs.ssh);
+    return await fromSwarmService(await host.open(), inputs.currentFromSwarmService, catalog);
   if (inputs.currentFromService) {
     return await fromService(
       inputs.currentFromService,

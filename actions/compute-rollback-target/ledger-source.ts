@@ -1,6 +1,5 @@
 import { InputError } from '../../shared/errors.js';
-import { localExecutor } from '../../shared/engine/executor.js';
-import { openHostExecutor } from '../../shared/engine/host-inputs.js';
+import type { HostOnDemand } from '../../shared/engine/host-on-demand.js';
 import { codeSpanAddresses } from '../../shared/summary.js';
 import {
   currentFromLedger,
@@ -28,21 +27,15 @@ export interface LedgerHistory {
   environment?: string;
 }
 
-export async function openLedgerHistory(inputs: ComputeInputs): Promise<LedgerHistory | undefined> {
+/** The ledger on the host (the deploy host over SSH, where redeploy-tag and backup-db append to it, or this runner). */
+export async function openLedgerHistory(inputs: ComputeInputs, host: HostOnDemand): Promise<LedgerHistory | undefined> {
   if (!inputs.ledger) return undefined;
-  // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
-  const executor: Awaited<ReturnType<typeof openHostExecutor>> = inputs.ssh
-    ? await openHostExecutor(inputs.ssh, process.cwd())
-    : localExecutor;
-  try {
-    return {
-      path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
-      entries: await readLedger({ path: inputs.ledger, executor }),
-      environment: inputs.environment,
-    };
-  } finally {
-    await executor.close?.();
-  }
+  const executor = await host.open();
+  return {
+    path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+    entries: await readLedger({ path: inputs.ledger, executor }),
+    environment: inputs.environment,
+  };
 }
 
 export function ledgerCurrent(history: LedgerHistory, catalog: TagCatalog): CurrentVersion | undefined {

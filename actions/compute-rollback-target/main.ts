@@ -8,6 +8,7 @@ import { GitHubUnreachableError, githubClient } from '../../shared/releases/gith
 import type { GitHubClient } from '../../shared/github/deployments.js';
 import { writeSummary } from '../../shared/summary.js';
 import { localExecutor } from '../../shared/engine/executor.js';
+import { hostOnDemand, type HostOnDemand } from '../../shared/engine/host-on-demand.js';
 import { alembicEnv } from '../../shared/migrations/tools/alembic-command.js';
 import { planAlembic } from './alembic-plan.js';
 import { startingHistory, statedTargetVersion, type StatedVersion } from './sql-files-plan.js';
@@ -194,6 +195,7 @@ interface History {
 async function readHistory(
   inputs: ComputeInputs,
   client: GitHubClient | undefined,
+  host: HostOnDemand,
   openLedger: () => Promise<LedgerHistory | undefined>,
 ): Promise<History> {
   const sources = await openSources(inputs, client);
@@ -208,7 +210,7 @@ async function readHistory(
     );
   }
   const ledger = await openLedger();
-  const current = await resolveCurrent(inputs, catalog, client, ledger);
+  const current = await resolveCurrent(inputs, catalog, client, host, ledger);
   const target = await resolveTarget(inputs, catalog, current, client, ledger);
   return { sources, catalog, current, target, ledger };
 }
@@ -218,19 +220,23 @@ export async function run(): Promise<void> {
   // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
   const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
   const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+  // The deploy host (ssh-host) keeps the ledger and may run the swarm service: both are read over one connection.
+  const host = hostOnDemand(inputs.ssh, process.cwd());
   let ledgerRead: Promise<LedgerHistory | undefined> | undefined;
-  const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs));
+  const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs, host));
   let history: History;
   let githubLost: string | undefined;
   try {
-    history = await readHistory(inputs, client, openLedger);
+    history = await readHistory(inputs, client, host, openLedger);
   } catch (error) {
     // GitHub down while it was asked (it may have answered a moment before): a read, so the ledger
     // can answer it instead, and the summary says so. A refusal (401/403/404) stays an error.
     if (!(error instanceof GitHubUnreachableError) || !(await openLedger())) throw error;
     githubLost = error.message;
     core.warning(`${githubLost}. The deployment history is read from the deployment ledger instead.`);
-    history = await readHistory(inputs, undefined, openLedger);
+    history = await readHistory(inputs, undefined, host, openLedger);
+  } finally {
+    await host.close();
   }
   const { sources, catalog, current, target, ledger } = history;
   const historySource = historySourceOf(current, target, ledger);

@@ -7,7 +7,7 @@ import { METHODS, rejectInputsOfOtherMethod, type BackupMethod } from '../../sha
 import { ARTIFACT_NAME_PATTERN, LABEL_DESCRIPTION, LABEL_PATTERN } from '../../shared/backup/names.js';
 import { LOCAL_BACKUP_DIR_ENV, localBackupDir } from '../../shared/backup/local-dir.js';
 import { readLedgerOnHost } from '../../shared/ledger/inputs.js';
-import type { SshTarget } from '../../shared/engine/ssh.js';
+import type { LedgerLocation } from '../../shared/ledger/on-host.js';
 import { PLAN_DIGEST_PATTERN } from '../../shared/migrations/plan-digest.js';
 
 export const RESTORE_MODES = ['new-database', 'replace'] as const;
@@ -51,10 +51,8 @@ export interface RestoreInputs {
   expectedPlanDigest?: string;
   /** Partial restore: only these tables, into the database in database-url. */
   tables: TablesInputs;
-  /** The deployment ledger (on this runner, or on `ledgerHost` over SSH): names the latest backup of a label in a local backup dir. */
-  ledger?: string;
-  /** The deploy host whose ledger is read (the restore itself runs on this runner). */
-  ledgerHost?: SshTarget;
+  /** The deployment ledger (on this runner, or on the deploy host over SSH; the restore itself runs on this runner): names the latest backup of a label in a local backup dir. */
+  ledger?: LedgerLocation;
 }
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
@@ -163,6 +161,6 @@ export async function readRestoreInputs(): Promise<RestoreInputs> {
         'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
     }),
     tables,
-    ...readLedgerOnHost('the restore runs'),
+    ledger: readLedgerOnHost('the restore runs'),
   };
 }

@@ -207,11 +207,7 @@ export async function run(): Promise<void> {
   const workDirDone = cancellation.partialFile(workDir);
   try {
     // 2. The backup, verified and decrypted, before any database is touched.
-    const backup = await obtainBackup(
-      inputs.source,
-      workDir,
-      inputs.ledger ? { path: inputs.ledger, host: inputs.ledgerHost } : undefined,
-    );
+    const backup = await obtainBackup(inputs.source, workDir, inputs.ledger);
     core.info(`Backup: ${backup.origin}.`);
     const checksum = await verifyChecksum(backup.backupPath, {
       checksum: inputs.expectedChecksum,

@@ -13,10 +13,9 @@ import {
 import { findInBackupDir, localBackupDir } from '../../shared/backup/local-dir.js';
 import { readMetadata, type BackupMetadata } from '../../shared/backup/metadata.js';
 import { defaultBackupDir, isMetadataFile, metadataPathFor } from '../../shared/backup/names.js';
-import { localExecutor } from '../../shared/engine/executor.js';
 import { ActionError, InputError, errorMessage } from '../../shared/errors.js';
-import { latestBackupOfLabel, readLedger, type LedgerEntry } from '../../shared/ledger/ledger.js';
-import { openSshExecutor, type SshTarget } from '../../shared/engine/ssh.js';
+import { latestBackupOfLabel } from '../../shared/ledger/ledger.js';
+import { ledgerShown, readLedgerAt, type LedgerLocation } from '../../shared/ledger/on-host.js';
 import type { BackupSource } from './inputs.js';
 
 /**
@@ -60,13 +59,11 @@ async function fromMetadata(metadataPath: string, origin: string): Promise<Local
   return { backupPath: named, metadata, origin };
 }
 
-/** The deployment ledger restore-db reads: on this runner, or on the deploy host over SSH. */
-interface LedgerFile {
-  path: string;
-  host?: SshTarget;
-}
-
-export async function obtainBackup(source: BackupSource, workDir: string, ledger?: LedgerFile): Promise<LocalBackup> {
+export async function obtainBackup(
+  source: BackupSource,
+  workDir: string,
+  ledger?: LedgerLocation,
+): Promise<LocalBackup> {
   if (source.kind === 'path') return fromPath(source.path);
   const localDir = localBackupDir();
   if (localDir) return fromBackupDir(localDir, source, ledger);
@@ -89,34 +86,21 @@ export async function obtainBackup(source: BackupSource, workDir: string, ledger
 async function fromBackupDir(
   dir: string,
   source: Exclude<BackupSource, { kind: 'path' }>,
-  ledger: LedgerFile | undefined,
+  ledger: LedgerLocation | undefined,
   dirSource?: string,
 ): Promise<LocalBackup> {
   let found;
   if (source.kind === 'latest-artifact') {
-    const read = ledger && (await readLedgerFile(ledger));
-    const entry = latestBackupOfLabel(read?.entries ?? [], source.label);
+    const entries = ledger && (await readLedgerAt(ledger));
+    const entry = latestBackupOfLabel(entries ?? [], source.label);
     found = await findInBackupDir(
       dir,
       { label: source.label },
-      read ? { path: read.shown, entry } : undefined,
+      ledger ? { path: ledgerShown(ledger), entry } : undefined,
       dirSource,
     );
   } else found = await findInBackupDir(dir, { name: source.name }, undefined, dirSource);
   return fromMetadata(found.metadataPath, found.origin);
-}
-
-/** The ledger's entries, and the file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
-async function readLedgerFile(ledger: LedgerFile): Promise<{ shown: string; entries: LedgerEntry[] }> {
-  const ssh = ledger.host && (await openSshExecutor(ledger.host));
-  try {
-    return {
-      shown: ledger.host ? `${ledger.path} on ${ledger.host.host}:${ledger.host.port}` : ledger.path,
-      entries: await readLedger({ path: ledger.path, executor: ssh ?? localExecutor }),
-    };
-  } finally {
-    await ssh?.close();
-  }
 }
 
 async function fromArtifact(source: Exclude<BackupSource, { kind: 'path' }>, workDir: string): Promise<LocalBackup> {

@@ -8,8 +8,8 @@ import {
   urlInput,
 } from '../../shared/inputs.js';
 import { InputError } from '../../shared/errors.js';
-import { readSshInputs, type SshSettings } from '../../shared/engine/host-inputs.js';
-import { readLedgerPath } from '../../shared/ledger/inputs.js';
+import { readLedgerLocation } from '../../shared/ledger/inputs.js';
+import type { LedgerLocation } from '../../shared/ledger/on-host.js';
 import { IMAGE_TAG_DESCRIPTION, IMAGE_TAG_PATTERN } from '../../shared/tags.js';
 import { maskValue } from '../../shared/secrets.js';
 
@@ -42,7 +42,7 @@ export interface SmokeInputs {
   /** A GitHub deployment to mark success or failure with the verdict. */
   deployment?: { id: number; environment: string; environmentUrl?: string; token: string };
   /** Where the verdict is appended to the deployment ledger: the file, and the deploy host over SSH (else this runner). */
-  ledger?: { path: string; ssh?: SshSettings; tag?: string; environment?: string };
+  ledger?: LedgerLocation & { tag?: string; environment?: string };
 }
 
 const STATUS = /^([1-5]xx|[1-5][0-9]{2})$/;
@@ -153,17 +153,14 @@ export function readSmokeInputs(): SmokeInputs {
 
 /** ledger, ledger-tag and the ssh-* inputs that say on which host the ledger file is. */
 function readLedgerInputs(): SmokeInputs['ledger'] {
-  const ssh = readSshInputs();
-  const path = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+  const location = readLedgerLocation('is only used to reach the deployment ledger: set "ledger" too, or remove it.');
   const tag = stringInput('ledger-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
-  if (!path) {
-    if (ssh)
-      throw new InputError('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+  if (!location) {
     if (tag)
       throw new InputError('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
     return undefined;
   }
-  return { path, ssh, tag, environment: stringInput('environment') };
+  return { ...location, tag, environment: stringInput('environment') };
 }
 
 function readDeploymentInputs(): SmokeInputs['deployment'] {

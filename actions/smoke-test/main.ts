@@ -1,14 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import * as core from '@actions/core';
 import { formatDuration } from '../../shared/duration.js';
-import { openHostExecutor } from '../../shared/engine/host-inputs.js';
-import { ActionError, errorMessage } from '../../shared/errors.js';
-import { appendLedger } from '../../shared/ledger/ledger.js';
+import { ActionError } from '../../shared/errors.js';
+import { appendLedgerOrWarn } from '../../shared/ledger/on-host.js';
 import { emitEvent } from '../../shared/events.js';
 import { setOutputs } from '../../shared/outputs.js';
 import { recordDeploymentOutcome } from '../../shared/github/deployment-outcome.js';
 import { writeSummary } from '../../shared/summary.js';
-import { readSmokeInputs, type SmokeInputs } from './inputs.js';
+import { readSmokeInputs } from './inputs.js';
 import { planFromInputs } from './plan.js';
 import { Redactor } from './redact.js';
 import { checkTimings, failedChecks, junitXml, resolveJunitPath, summaryMarkdown, writeJunit } from './report.js';
@@ -99,13 +98,18 @@ export async function run(): Promise<void> {
       })
     : undefined;
 
+  // The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands.
   if (inputs.ledger)
-    await recordInLedger(inputs.ledger, {
-      deploymentId: inputs.deployment?.id,
-      statusPending: inputs.deployment !== undefined && recorded === undefined,
-      passed: result.passed,
+    await appendLedgerOrWarn(inputs.ledger, {
+      type: 'smoke',
+      environment: inputs.ledger.environment,
+      tag: inputs.ledger.tag,
+      result: result.passed ? 'pass' : 'fail',
       checks: result.checks.length,
       failed: failed.length,
+      githubDeploymentId: inputs.deployment?.id,
+      // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
+      ...(inputs.deployment !== undefined && recorded === undefined ? { githubStatusPending: true as const } : {}),
     });
 
   if (result.passed) {
@@ -125,36 +129,6 @@ export async function run(): Promise<void> {
   );
   if (inputs.failOnError) throw new ActionError(message, { hint: `JUnit report: ${reportPath}` });
   core.warning(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
-}
-
-/** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
-async function recordInLedger(
-  ledger: NonNullable<SmokeInputs['ledger']>,
-  verdict: { deploymentId?: number; statusPending: boolean; passed: boolean; checks: number; failed: number },
-): Promise<void> {
-  const { deploymentId, passed, checks, failed } = verdict;
-  let executor;
-  try {
-    executor = await openHostExecutor(ledger.ssh, process.cwd());
-    await appendLedger(
-      { path: ledger.path, executor },
-      {
-        type: 'smoke',
-        environment: ledger.environment,
-        tag: ledger.tag,
-        result: passed ? 'pass' : 'fail',
-        checks,
-        failed,
-        githubDeploymentId: deploymentId,
-        // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
-        ...(verdict.statusPending ? { githubStatusPending: true as const } : {}),
-      },
-    );
-  } catch (error) {
-    core.warning(errorMessage(error));
-  } finally {
-    await executor?.close?.();
-  }
 }
 
 /** One annotation per problem, on the suite file's line, so the PR view points at it. */

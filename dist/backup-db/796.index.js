@@ -844,7 +844,7 @@ function readPgBackRestBackupInputs(now) {
         }),
         label,
         appVersion: (0,inputs/* stringInput */.Uj)('app-version'),
-        ledger: (0,ledger_inputs/* readLedgerPath */.v)(settings.ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd()),
+        ledger: (0,ledger_inputs/* readLedgerPath */.vc)(settings.ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd()),
     };
 }
 function newBackup(before, after) {

@@ -34986,7 +34986,7 @@ function extend(target) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_postgres_pg_runtime_probe_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29145);
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(67710);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(88240);
 
 
 
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 67710:
+/***/ 88240:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37175,12 +37175,51 @@ dirSource = LOCAL_BACKUP_DIR_ENV) {
     return { ...newest, origin: `${newest.metadata.file} in ${where}${why}` };
 }
 
-// EXTERNAL MODULE: ./shared/engine/executor.ts + 1 modules
-var executor = __nccwpck_require__(44298);
-// EXTERNAL MODULE: ./shared/engine/ssh.ts + 1 modules
-var engine_ssh = __nccwpck_require__(91256);
+// EXTERNAL MODULE: ./shared/engine/host-inputs.ts
+var host_inputs = __nccwpck_require__(49505);
 // EXTERNAL MODULE: ./shared/ledger/ledger.ts
-var ledger = __nccwpck_require__(91397);
+var ledger_ledger = __nccwpck_require__(91397);
+;// CONCATENATED MODULE: ./shared/ledger/on-host.ts
+
+
+
+
+/** The file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
+function ledgerShown(location) {
+    return location.ssh ? `${location.path} on ${location.ssh.host}:${location.ssh.port}` : location.path;
+}
+/** Opens the ledger's host, hands `use` the ledger there, and closes the connection whatever happens. */
+async function withLedger(location, use) {
+    const executor = await (0,host_inputs/* openHostExecutor */.GF)(location.ssh, process.cwd());
+    try {
+        return await use({ path: location.path, executor });
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+/** Every entry, oldest first (readLedger), read on the ledger's host. */
+async function readLedgerAt(location) {
+    return await withLedger(location, readLedger);
+}
+/**
+ * Appends `entry` on the ledger's host; a ledger that cannot be reached or written is a warning,
+ * since what the step did (a backup, a verdict) stands. `unreachable` words the warning when the
+ * host cannot be opened (by default the error's own message).
+ */
+async function appendLedgerOrWarn(location, entry, unreachable = errors/* errorMessage */.gJ) {
+    let opened = false;
+    try {
+        await withLedger(location, async (ledger) => {
+            opened = true;
+            await (0,ledger_ledger/* appendLedger */.OC)(ledger, entry);
+        });
+    }
+    catch (error) {
+        lib_core/* warning */.$e(opened ? (0,errors/* errorMessage */.gJ)(error) : unreachable(error));
+    }
+}
+
 // EXTERNAL MODULE: ./shared/events.ts
 var events = __nccwpck_require__(44121);
 // EXTERNAL MODULE: ./shared/outputs.ts
@@ -37245,7 +37284,7 @@ async function readBackupInputs() {
         verify: (0,inputs/* enumInput */.gX)('verify', VERIFY_MODES, { default: 'archive' }),
         pgBinDir: (0,inputs/* stringInput */.Uj)('pg-bin-dir'),
         outputDir: (0,inputs/* stringInput */.Uj)('output-dir'),
-        ...(0,ledger_inputs/* readLedgerOnHost */.P)('the dump runs'),
+        ledger: (0,ledger_inputs/* readLedgerOnHost */.P_)('the dump runs'),
         sizeGate: readSizeGate(),
         rowCountMaxBytes: sizeOrNone('row-count-max-size', (0,inputs/* stringInput */.Uj)('row-count-max-size', { default: '256MiB' })) ?? Infinity,
     };
@@ -37254,8 +37293,6 @@ async function readBackupInputs() {
 // EXTERNAL MODULE: ./actions/backup-db/summary.ts
 var backup_db_summary = __nccwpck_require__(35210);
 ;// CONCATENATED MODULE: ./actions/backup-db/main.ts
-
-
 
 
 
@@ -37355,8 +37392,10 @@ async function run() {
         schema_version: backup.metadata.schemaVersion?.version ?? null,
         duration_ms: durationMs,
     });
-    if (inputs.ledger) {
-        await recordInLedger(inputs, {
+    // A ledger that cannot be written is a warning: the backup stands.
+    const { ledger } = inputs;
+    if (ledger) {
+        await appendLedgerOrWarn(ledger, {
             type: 'backup',
             label: inputs.label,
             appVersion: inputs.appVersion,
@@ -37365,33 +37404,9 @@ async function run() {
             location: artifact ? `artifact ${artifact.name} (id ${artifact.id}); ${backup.path}` : backup.path,
             database: inputs.target.database,
             method: 'dump',
-        });
+        }, (error) => `Could not append to the deployment ledger ${ledgerShown(ledger)}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
     lib_core/* info */.pq(`Backup complete in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
-}
-/**
- * The backup as a ledger line: on this runner, or on the deploy host over SSH (the executor
- * method "pgbackrest" appends with). A ledger that cannot be written is a warning: the backup stands.
- */
-async function recordInLedger(inputs, entry) {
-    const host = inputs.ledgerHost;
-    let ssh;
-    try {
-        ssh = host && (await (0,engine_ssh/* openSshExecutor */.g)(host));
-    }
-    catch (error) {
-        lib_core/* warning */.$e(`Could not append to the deployment ledger ${inputs.ledger} on ${host.host}:${host.port}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-        return;
-    }
-    try {
-        await (0,ledger/* appendLedger */.OC)({ path: inputs.ledger, executor: ssh ?? executor/* localExecutor */.F }, entry);
-    }
-    catch (error) {
-        lib_core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
-    }
-    finally {
-        await ssh?.close();
-    }
 }
 
 
@@ -37963,9 +37978,10 @@ function prefixedExecutor(base, prefix) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   WI: () => (/* binding */ readSshTarget)
+/* harmony export */   GF: () => (/* binding */ openHostExecutor),
+/* harmony export */   WI: () => (/* binding */ readSshTarget),
+/* harmony export */   sl: () => (/* binding */ readSshInputs)
 /* harmony export */ });
-/* unused harmony exports readSshInputs, openHostExecutor */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
@@ -38013,11 +38029,11 @@ function readSshTarget() {
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
 async function openHostExecutor(ssh, workingDirectory) {
     if (!ssh) {
-        if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
-            throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
+        if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(workingDirectory) || !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(workingDirectory).isDirectory())
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return _executor_js__WEBPACK_IMPORTED_MODULE_3__/* .localExecutor */ .F;
     }
-    return await openSshExecutor({
+    return await (0,_ssh_js__WEBPACK_IMPORTED_MODULE_4__/* .openSshExecutor */ .g)({
         host: ssh.host,
         user: ssh.user,
         port: ssh.port,
@@ -38527,9 +38543,10 @@ function urlInput(name, options) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   P: () => (/* binding */ readLedgerOnHost),
-/* harmony export */   v: () => (/* binding */ readLedgerPath)
+/* harmony export */   P_: () => (/* binding */ readLedgerOnHost),
+/* harmony export */   vc: () => (/* binding */ readLedgerPath)
 /* harmony export */ });
+/* unused harmony export readLedgerLocation */
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
@@ -38556,16 +38573,20 @@ function readLedgerPath(remote, workingDirectory) {
     return remote || node_path__WEBPACK_IMPORTED_MODULE_0___default().isAbsolute(text) ? text : node_path__WEBPACK_IMPORTED_MODULE_0___default().resolve(workingDirectory, text);
 }
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
+function readLedgerLocation(withoutLedger) {
+    const ssh = (0,_engine_host_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .readSshInputs */ .sl)();
+    const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ssh && !ledger)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ssh-host', withoutLedger);
+    return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
 function readLedgerOnHost(work) {
-    const ledgerHost = (0,_engine_host_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .readSshTarget */ .WI)();
-    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${_ledger_js__WEBPACK_IMPORTED_MODULE_4__/* .LEDGER_ENV */ .Oi}) too, or remove it.`);
-    return { ledger, ledgerHost };
+    return readLedgerLocation(`with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${_ledger_js__WEBPACK_IMPORTED_MODULE_4__/* .LEDGER_ENV */ .Oi}) too, or remove it.`);
 }
 
 

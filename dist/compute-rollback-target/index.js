@@ -38224,7 +38224,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(279);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7955);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'compute-rollback-target');
@@ -38234,7 +38234,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 279:
+/***/ 7955:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39773,6 +39773,279 @@ function prefixedExecutor(base, prefix) {
         description: `${prefix.join(' ')} on ${base.description}`,
         remote: base.remote,
         run: (command, args, options) => base.run(prefix[0], [...prefix.slice(1), command, ...args], options),
+    };
+}
+
+// EXTERNAL MODULE: ./shared/inputs.ts
+var inputs = __nccwpck_require__(954);
+;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
+/**
+ * ssh always hands the remote side one command string, which the remote user's shell parses. So
+ * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
+ * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
+ * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
+ * their input patterns; this is the second, independent layer.
+ */
+function shellQuote(argument) {
+    if (argument.includes('\0'))
+        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
+    return `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function checkedEnvName(name) {
+    // `env` and `export` would read `A=B=C` or `A B` oddly.
+    if (!ENV_NAME.test(name))
+        throw new Error(`"${name}" is not a valid environment variable name.`);
+    return name;
+}
+/**
+ * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
+ * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
+ * the remote shell's on the host are readable by every user there (`ps`), for as long as the
+ * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
+ */
+function remoteEnvScript(env = {}) {
+    const lines = Object.entries(env)
+        .filter((entry) => entry[1] !== undefined)
+        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
+    return lines.length > 0 ? lines.join('') : undefined;
+}
+/** Makes a private temp file on the host, fills it from stdin and prints its path. */
+const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
+/**
+ * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
+ * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
+ * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
+ */
+function remoteCommandLine(command, args, options = {}) {
+    const env = Object.entries(options.env ?? {});
+    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
+    if (!options.envFile && env.some(([, value]) => value !== undefined))
+        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
+    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
+    words.push(shellQuote(command), ...args.map(shellQuote));
+    let line = `exec ${words.join(' ')}`;
+    // A directory named like an option ("-x") would be read as one by cd.
+    if (options.cwd)
+        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
+    if (!options.envFile)
+        return line;
+    const file = shellQuote(options.envFile);
+    // Deleted whether or not it sourced cleanly; the command runs only if it did.
+    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/ssh.ts
+
+
+
+
+
+
+/** ssh's own exit status for "could not connect, authenticate or verify the host". */
+const SSH_FAILURE = 255;
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
+function sshFailureHint(stderr, target) {
+    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return target.knownHosts === 'accept-new'
+            ? 'The host presented a key different from the one accepted earlier.'
+            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
+    }
+    if (/Permission denied/i.test(stderr))
+        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
+    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
+        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
+    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
+        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
+    }
+    return undefined;
+}
+/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
+function normaliseKey(key) {
+    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
+}
+async function openSshExecutor(target) {
+    if (!findExecutable('ssh')) {
+        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
+            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
+        });
+    }
+    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
+    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
+    const keyFile = external_node_path_default().join(dir, 'id');
+    const controlPath = external_node_path_default().join(dir, 'cm');
+    const accepting = target.knownHosts === 'accept-new';
+    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
+        mode: 0o600,
+    });
+    if (target.privateKey)
+        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
+    const options = [
+        '-p',
+        String(target.port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'CheckHostIP=no',
+        '-o',
+        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
+        '-o',
+        'ServerAliveInterval=15',
+        '-o',
+        'ServerAliveCountMax=4',
+        '-o',
+        'ControlMaster=auto',
+        '-o',
+        `ControlPath=${controlPath}`,
+        '-o',
+        'ControlPersist=60',
+        '-o',
+        'LogLevel=ERROR',
+        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
+        ...(target.user ? ['-l', target.user] : []),
+    ];
+    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+    const executor = {
+        description,
+        remote: true,
+        async run(command, args, runOptions = {}) {
+            // Shown in errors instead of the ssh command line, which would list key and socket paths.
+            const display = `${formatCommand(command, args)} (on ${description})`;
+            const envScript = remoteEnvScript(runOptions.env);
+            let envFile;
+            if (envScript) {
+                // One more round trip on the shared connection keeps the values out of every command line.
+                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
+                    input: envScript,
+                    timeoutMs: 30_000,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+                envFile = written.stdout.trim();
+                if (written.exitCode !== 0 || !envFile.startsWith('/'))
+                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
+            }
+            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
+            let result;
+            try {
+                result = await runProcess('ssh', [...options, '--', target.host, line], {
+                    input: runOptions.input,
+                    timeoutMs: runOptions.timeoutMs,
+                    onStdoutLine: runOptions.onStdoutLine,
+                    onStderrLine: runOptions.onStderrLine,
+                    okExitCodes: ANY_EXIT_CODE,
+                });
+            }
+            catch (error) {
+                if (error instanceof ProcessError)
+                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
+                throw error;
+            }
+            const okExitCodes = runOptions.okExitCodes ?? [0];
+            if (okExitCodes.includes(result.exitCode))
+                return result;
+            if (result.exitCode === SSH_FAILURE) {
+                const hint = sshFailureHint(result.stderr, target);
+                if (hint)
+                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
+            }
+            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
+        },
+        async close() {
+            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
+                okExitCodes: [0, 255],
+                timeoutMs: 10_000,
+            }).catch(() => undefined);
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        },
+    };
+    try {
+        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
+        await executor.run('true', []);
+    }
+    catch (error) {
+        await executor.close();
+        throw error;
+    }
+    return executor;
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
+
+
+
+
+
+// No leading "-": ssh would read it as an option.
+const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
+const USER = /^[a-z_][a-z0-9_.-]*$/i;
+/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
+function host_inputs_readSshInputs() {
+    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
+    if (!sshHost) {
+        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
+            if ((0,inputs/* stringInput */.Uj)(name))
+                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
+        }
+        return undefined;
+    }
+    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
+    if (!knownHosts) {
+        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
+    }
+    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
+        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
+    }
+    return {
+        host: sshHost,
+        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
+        key: (0,inputs/* secretInput */.jY)('ssh-key'),
+        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
+        knownHosts,
+    };
+}
+/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
+function readSshTarget() {
+    const ssh = host_inputs_readSshInputs();
+    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
+}
+/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
+async function openHostExecutor(ssh, workingDirectory) {
+    if (!ssh) {
+        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
+            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return localExecutor;
+    }
+    return await openSshExecutor({
+        host: ssh.host,
+        user: ssh.user,
+        port: ssh.port,
+        privateKey: ssh.key,
+        knownHosts: ssh.knownHosts,
+    });
+}
+
+;// CONCATENATED MODULE: ./shared/engine/host-on-demand.ts
+
+/**
+ * The host, opened once however many reads ask it something: compute-rollback-target reads both the
+ * ledger and a swarm service on the deploy host, over one SSH connection.
+ */
+function hostOnDemand(ssh, workingDirectory) {
+    let opening;
+    return {
+        open: () => (opening ??= openHostExecutor(ssh, workingDirectory)),
+        async close() {
+            // An open that failed has already closed what it started, and its error was reported to whoever asked.
+            const executor = await opening?.catch(() => undefined);
+            await executor?.close?.();
+        },
     };
 }
 
@@ -43154,261 +43427,6 @@ async function forceRemoveContainer(executor, id, env) {
     throw new ActionError(`Could not remove container ${id.slice(0, 12)}: ${last}`);
 }
 
-// EXTERNAL MODULE: ./shared/inputs.ts
-var inputs = __nccwpck_require__(954);
-;// CONCATENATED MODULE: ./shared/engine/shell-quote.ts
-/**
- * ssh always hands the remote side one command string, which the remote user's shell parses. So
- * for the SSH path (and only there) every argument is single-quoted: inside POSIX single quotes
- * nothing is special (`;`, `$(...)`, backticks, globs, newlines), and a single quote itself is
- * written as '\'' (close, escaped quote, reopen). Tags and service names are also restricted by
- * their input patterns; this is the second, independent layer.
- */
-function shellQuote(argument) {
-    if (argument.includes('\0'))
-        throw new Error('An argument for the remote shell contains a NUL byte, which no shell can pass on.');
-    return `'${argument.replace(/'/g, `'\\''`)}'`;
-}
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function checkedEnvName(name) {
-    // `env` and `export` would read `A=B=C` or `A B` oddly.
-    if (!ENV_NAME.test(name))
-        throw new Error(`"${name}" is not a valid environment variable name.`);
-    return name;
-}
-/**
- * The script a remote shell sources to set `env`'s values, or undefined when none is set. Values
- * (PGPASSWORD, DATABASE_URL) never go into a command line: ssh's own arguments on the runner and
- * the remote shell's on the host are readable by every user there (`ps`), for as long as the
- * command runs. The SSH executor writes this script to a mode-600 file on the host instead.
- */
-function remoteEnvScript(env = {}) {
-    const lines = Object.entries(env)
-        .filter((entry) => entry[1] !== undefined)
-        .map(([name, value]) => `export ${checkedEnvName(name)}=${shellQuote(value)}\n`);
-    return lines.length > 0 ? lines.join('') : undefined;
-}
-/** Makes a private temp file on the host, fills it from stdin and prints its path. */
-const REMOTE_PRIVATE_FILE_LINE = 'umask 077 && f=$(mktemp) && cat > "$f" && printf %s "$f"';
-/**
- * The remote command line for `command args...`, run in `cwd` with the variables `env` unsets
- * removed and those it sets read from `envFile` (written from remoteEnvScript), which is deleted
- * before the command starts. Setting a value without an envFile is refused: see remoteEnvScript.
- */
-function remoteCommandLine(command, args, options = {}) {
-    const env = Object.entries(options.env ?? {});
-    const unset = env.filter(([, value]) => value === undefined).map(([name]) => checkedEnvName(name));
-    if (!options.envFile && env.some(([, value]) => value !== undefined))
-        throw new Error('Environment values for a remote command must come from an env file, never its command line.');
-    const words = unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', shellQuote(name)])] : [];
-    words.push(shellQuote(command), ...args.map(shellQuote));
-    let line = `exec ${words.join(' ')}`;
-    // A directory named like an option ("-x") would be read as one by cd.
-    if (options.cwd)
-        line = `cd ${shellQuote(options.cwd.startsWith('-') ? `./${options.cwd}` : options.cwd)} && ${line}`;
-    if (!options.envFile)
-        return line;
-    const file = shellQuote(options.envFile);
-    // Deleted whether or not it sourced cleanly; the command runs only if it did.
-    return `. ${file}; sourced=$?; rm -f ${file}; [ "$sourced" -eq 0 ] && ${line}`;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/ssh.ts
-
-
-
-
-
-
-/** ssh's own exit status for "could not connect, authenticate or verify the host". */
-const SSH_FAILURE = 255;
-const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
-function sshFailureHint(stderr, target) {
-    if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        return target.knownHosts === 'accept-new'
-            ? 'The host presented a key different from the one accepted earlier.'
-            : `The host's key is not the one in known-hosts. Get it out of band (e.g. ssh-keyscan -p ${target.port} ${target.host}, checked against the host's fingerprint) and pass it in known-hosts.`;
-    }
-    if (/Permission denied/i.test(stderr))
-        return `ssh-user/ssh-key were refused: check that the public key is in ~${target.user ?? ''}/.ssh/authorized_keys on ${target.host}.`;
-    if (/Load key|invalid format|error in libcrypto/i.test(stderr))
-        return 'ssh-key is not a valid private key: pass the whole file (-----BEGIN ... END-----), without a passphrase.';
-    if (/Connection refused|timed out|No route to host|Could not resolve hostname|Network is unreachable/i.test(stderr)) {
-        return `Check ssh-host and ssh-port (${target.host}:${target.port}) and that the runner can reach it.`;
-    }
-    return undefined;
-}
-/** Normalises a key pasted into a secret: CRLF line ends and a missing final newline make ssh reject it. */
-function normaliseKey(key) {
-    return `${key.replace(/\r\n/g, '\n').trim()}\n`;
-}
-async function openSshExecutor(target) {
-    if (!findExecutable('ssh')) {
-        throw new errors/* ActionError */.lZ('ssh-host is set but the ssh client is not installed on this runner.', {
-            hint: 'Install openssh-client (apt-get install openssh-client) before this step.',
-        });
-    }
-    // os.tmpdir(), not RUNNER_TEMP: the control socket path must stay under the ~100 byte socket limit.
-    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'ra-ssh-'));
-    const knownHostsFile = external_node_path_default().join(dir, 'known_hosts');
-    const keyFile = external_node_path_default().join(dir, 'id');
-    const controlPath = external_node_path_default().join(dir, 'cm');
-    const accepting = target.knownHosts === 'accept-new';
-    (0,external_node_fs_.writeFileSync)(knownHostsFile, accepting ? '' : `${target.knownHosts.replace(/\r\n/g, '\n').trim()}\n`, {
-        mode: 0o600,
-    });
-    if (target.privateKey)
-        (0,external_node_fs_.writeFileSync)(keyFile, normaliseKey(target.privateKey), { mode: 0o600 });
-    const options = [
-        '-p',
-        String(target.port),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        `StrictHostKeyChecking=${accepting ? 'accept-new' : 'yes'}`,
-        '-o',
-        `UserKnownHostsFile=${knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'CheckHostIP=no',
-        '-o',
-        `ConnectTimeout=${target.connectTimeoutSeconds ?? 20}`,
-        '-o',
-        'ServerAliveInterval=15',
-        '-o',
-        'ServerAliveCountMax=4',
-        '-o',
-        'ControlMaster=auto',
-        '-o',
-        `ControlPath=${controlPath}`,
-        '-o',
-        'ControlPersist=60',
-        '-o',
-        'LogLevel=ERROR',
-        ...(target.privateKey ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes'] : []),
-        ...(target.user ? ['-l', target.user] : []),
-    ];
-    const description = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
-    const executor = {
-        description,
-        remote: true,
-        async run(command, args, runOptions = {}) {
-            // Shown in errors instead of the ssh command line, which would list key and socket paths.
-            const display = `${formatCommand(command, args)} (on ${description})`;
-            const envScript = remoteEnvScript(runOptions.env);
-            let envFile;
-            if (envScript) {
-                // One more round trip on the shared connection keeps the values out of every command line.
-                const written = await runProcess('ssh', [...options, '--', target.host, REMOTE_PRIVATE_FILE_LINE], {
-                    input: envScript,
-                    timeoutMs: 30_000,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-                envFile = written.stdout.trim();
-                if (written.exitCode !== 0 || !envFile.startsWith('/'))
-                    throw new ProcessError(`${display}: writing its environment to a private file`, written, 'failed');
-            }
-            const line = remoteCommandLine(command, args, { cwd: runOptions.cwd, env: runOptions.env, envFile });
-            let result;
-            try {
-                result = await runProcess('ssh', [...options, '--', target.host, line], {
-                    input: runOptions.input,
-                    timeoutMs: runOptions.timeoutMs,
-                    onStdoutLine: runOptions.onStdoutLine,
-                    onStderrLine: runOptions.onStderrLine,
-                    okExitCodes: ANY_EXIT_CODE,
-                });
-            }
-            catch (error) {
-                if (error instanceof ProcessError)
-                    throw new ProcessError(display, error.result, error.message.includes('timed out') ? `timed out after ${runOptions.timeoutMs}ms` : 'was interrupted');
-                throw error;
-            }
-            const okExitCodes = runOptions.okExitCodes ?? [0];
-            if (okExitCodes.includes(result.exitCode))
-                return result;
-            if (result.exitCode === SSH_FAILURE) {
-                const hint = sshFailureHint(result.stderr, target);
-                if (hint)
-                    throw new errors/* ActionError */.lZ(`ssh to ${description} failed: ${result.stderr.trim().split('\n').at(-1)}`, { hint });
-            }
-            throw new ProcessError(display, result, `exited with code ${result.exitCode}`);
-        },
-        async close() {
-            await runProcess('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', target.host], {
-                okExitCodes: [0, 255],
-                timeoutMs: 10_000,
-            }).catch(() => undefined);
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        },
-    };
-    try {
-        // One round trip up front: a wrong key or host key fails here, before anything is looked at or changed.
-        await executor.run('true', []);
-    }
-    catch (error) {
-        await executor.close();
-        throw error;
-    }
-    return executor;
-}
-
-;// CONCATENATED MODULE: ./shared/engine/host-inputs.ts
-
-
-
-
-
-// No leading "-": ssh would read it as an option.
-const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
-const USER = /^[a-z_][a-z0-9_.-]*$/i;
-/** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
-function readSshInputs() {
-    const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
-    if (!sshHost) {
-        for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
-            if ((0,inputs/* stringInput */.Uj)(name))
-                throw new errors/* InputError */.dz(name, 'is set but ssh-host is not: set ssh-host to run on a remote host, or remove it.');
-        }
-        return undefined;
-    }
-    const knownHosts = (0,inputs/* stringInput */.Uj)('known-hosts');
-    if (!knownHosts) {
-        throw new errors/* InputError */.dz('known-hosts', 'is required with ssh-host: give the host key line(s) (ssh-keyscan output verified out of band), or "accept-new" to trust the first key seen.');
-    }
-    if (knownHosts !== 'accept-new' && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(knownHosts)) {
-        throw new errors/* InputError */.dz('known-hosts', 'must be known_hosts line(s) such as "host ssh-ed25519 AAAA..." (ssh-keyscan output), or "accept-new".');
-    }
-    return {
-        host: sshHost,
-        user: (0,inputs/* stringInput */.Uj)('ssh-user', { pattern: USER, patternDescription: 'a user name' }),
-        key: (0,inputs/* secretInput */.jY)('ssh-key'),
-        port: (0,inputs/* integerInput */.$A)('ssh-port', { default: 22, min: 1, max: 65535 }),
-        knownHosts,
-    };
-}
-/** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function host_inputs_readSshTarget() {
-    const ssh = readSshInputs();
-    return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
-}
-/** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
-async function openHostExecutor(ssh, workingDirectory) {
-    if (!ssh) {
-        if (!(0,external_node_fs_.existsSync)(workingDirectory) || !(0,external_node_fs_.statSync)(workingDirectory).isDirectory())
-            throw new errors/* InputError */.dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
-    }
-    return await openSshExecutor({
-        host: ssh.host,
-        user: ssh.user,
-        port: ssh.port,
-        privateKey: ssh.key,
-        knownHosts: ssh.knownHosts,
-    });
-}
-
 ;// CONCATENATED MODULE: ./shared/engine/swarm.ts
 
 
@@ -43917,25 +43935,16 @@ function previousRelease(catalog, currentRelease, options) {
 
 
 
-
-
-async function openLedgerHistory(inputs) {
+/** The ledger on the host (the deploy host over SSH, where redeploy-tag and backup-db append to it, or this runner). */
+async function openLedgerHistory(inputs, host) {
     if (!inputs.ledger)
         return undefined;
-    // On the deploy host over SSH, where redeploy-tag and backup-db append to it.
-    const executor = inputs.ssh
-        ? await openHostExecutor(inputs.ssh, process.cwd())
-        : localExecutor;
-    try {
-        return {
-            path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
-            entries: await readLedger({ path: inputs.ledger, executor }),
-            environment: inputs.environment,
-        };
-    }
-    finally {
-        await executor.close?.();
-    }
+    const executor = await host.open();
+    return {
+        path: inputs.ssh ? `${inputs.ledger} on ${executor.description}` : inputs.ledger,
+        entries: await readLedger({ path: inputs.ledger, executor }),
+        environment: inputs.environment,
+    };
 }
 function ledgerCurrent(history, catalog) {
     const found = currentFromLedger(history.entries, history.environment);
@@ -44020,7 +44029,6 @@ function ledgerPreDeployPoint(history, currentTag) {
 
 
 
-
 /** A deployment's ref or commit as a release tag: refs may be tags, refs/tags/..., or commit SHAs. */
 function releaseForDeployment(catalog, deployment) {
     const name = deployment.ref.replace(/^refs\/tags\//, '');
@@ -44083,18 +44091,7 @@ async function fromService(service, project, catalog) {
 }
 const SWARM_MID_UPDATE = new Set(['updating', 'paused', 'rollback_started', 'rollback_paused']);
 /** The release a swarm service runs: its spec's image tag, once every running task runs that image. */
-async function fromSwarmService(name, catalog, ssh) {
-    const executor = ssh
-        ? await openHostExecutor(ssh, '.')
-        : localExecutor;
-    try {
-        return await readSwarmService(executor, name, catalog);
-    }
-    finally {
-        await executor.close?.();
-    }
-}
-async function readSwarmService(executor, name, catalog) {
+async function fromSwarmService(executor, name, catalog) {
     const [service] = await inspectServices(executor, [name]);
     if (!service) {
         throw new errors/* InputError */.dz('current-from-swarm-service', `names "${name}", which is not a service of the swarm ${executor.remote ? `on ${executor.description}` : 'DOCKER_HOST points at'}.`, {
@@ -44122,7 +44119,7 @@ async function readSwarmService(executor, name, catalog) {
     return { release, source: 'service', detail: `image tag of swarm service ${name}${where} (${service.reference})` };
 }
 /** Where the current version comes from, in order: the input, the environment's latest deployment, the running (compose or swarm) service. */
-async function resolveCurrent(inputs, catalog, client, ledger) {
+async function resolveCurrent(inputs, catalog, client, host, ledger) {
     if (inputs.current) {
         const release = catalog.byTag.get(inputs.current.tag);
         if (!release)
@@ -44141,7 +44138,7 @@ async function resolveCurrent(inputs, catalog, client, ledger) {
     if (fromLedger)
         return fromLedger;
     if (inputs.currentFromSwarmService)
-        return await fromSwarmService(inputs.currentFromSwarmService, catalog, inputs.ssh);
+        return await fromSwarmService(await host.open(), inputs.currentFromSwarmService, catalog);
     if (inputs.currentFromService) {
         return await fromService(inputs.currentFromService, inputs.projectName ?? defaultProjectName(inputs.repositoryPath), catalog);
     }
@@ -44203,16 +44200,20 @@ function readLedgerPath(remote, workingDirectory) {
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
+function readLedgerLocation(withoutLedger) {
+    const ssh = readSshInputs();
+    const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ssh && !ledger)
+        throw new InputError('ssh-host', withoutLedger);
+    return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
 function readLedgerOnHost(work) {
-    const ledgerHost = readSshTarget();
-    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new InputError('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
-    return { ledger, ledgerHost };
+    return readLedgerLocation(`with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -44329,7 +44330,7 @@ function readComputeInputs(workingDirectory = process.cwd()) {
     const githubToken = (0,inputs/* secretInput */.jY)('github-token');
     const repositoryPath = external_node_path_default().resolve(workingDirectory, (0,inputs/* stringInput */.Uj)('repository-path', { default: '.' }));
     // One deploy host over SSH: the swarm manager current-from-swarm-service is read on, and where the ledger is.
-    const ssh = readSshInputs();
+    const ssh = host_inputs_readSshInputs();
     const ledger = readLedgerPath(ssh !== undefined, workingDirectory);
     if (target.kind === 'last-successful-deployment' && !ledger && (!environment || !githubToken)) {
         throw new errors/* InputError */.dz('target', `is "last-successful-deployment", which reads the Deployments API: set ${[!environment && '"environment"', !githubToken && '"github-token"'].filter(Boolean).join(' and ')} too (or "ledger" to read the deployment ledger).`);
@@ -45777,6 +45778,7 @@ function verdict(facts) {
 
 
 
+
 /** Warnings about the plan as a whole, from the migrations' findings and the chosen strategy. */
 function planWarnings(schema, decision) {
     const warnings = [...(schema?.warnings ?? [])];
@@ -45906,7 +45908,7 @@ function ledgerNotes(historySource, ledger, backup, point) {
     return [read, latest, ...restorePoint];
 }
 /** The tags, what runs now and the target: from GitHub with a client, from the checkout and the ledger without. */
-async function main_readHistory(inputs, client, openLedger) {
+async function main_readHistory(inputs, client, host, openLedger) {
     const sources = await openSources(inputs, client);
     const catalog = await collectTags(sources, inputs.tagScheme);
     if (inputs.target.kind === 'tag' && !catalog.byTag.has(inputs.target.tag)) {
@@ -45915,7 +45917,7 @@ async function main_readHistory(inputs, client, openLedger) {
         });
     }
     const ledger = await openLedger();
-    const current = await resolveCurrent(inputs, catalog, client, ledger);
+    const current = await resolveCurrent(inputs, catalog, client, host, ledger);
     const target = await resolveTarget(inputs, catalog, current, client, ledger);
     return { sources, catalog, current, target, ledger };
 }
@@ -45924,12 +45926,14 @@ async function run() {
     // Everything checkable without the network is checked first: the compatibility file, the checkout, the directory.
     const compatibility = inputs.compatibilityFile ? await loadCompatibility(inputs.compatibilityFile) : undefined;
     const client = inputs.githubToken ? await githubClient(inputs.githubToken) : undefined;
+    // The deploy host (ssh-host) keeps the ledger and may run the swarm service: both are read over one connection.
+    const host = hostOnDemand(inputs.ssh, process.cwd());
     let ledgerRead;
-    const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs));
+    const openLedger = () => (ledgerRead ??= openLedgerHistory(inputs, host));
     let history;
     let githubLost;
     try {
-        history = await main_readHistory(inputs, client, openLedger);
+        history = await main_readHistory(inputs, client, host, openLedger);
     }
     catch (error) {
         // GitHub down while it was asked (it may have answered a moment before): a read, so the ledger
@@ -45938,7 +45942,10 @@ async function run() {
             throw error;
         githubLost = error.message;
         core/* warning */.$e(`${githubLost}. The deployment history is read from the deployment ledger instead.`);
-        history = await main_readHistory(inputs, undefined, openLedger);
+        history = await main_readHistory(inputs, undefined, host, openLedger);
+    }
+    finally {
+        await host.close();
     }
     const { sources, catalog, current, target, ledger } = history;
     const historySource = historySourceOf(current, target, ledger);

@@ -28917,7 +28917,7 @@ async function openSshExecutor(target) {
 const HOST = /^[A-Za-z0-9:][A-Za-z0-9.:-]*$/;
 const USER = /^[a-z_][a-z0-9_.-]*$/i;
 /** The SSH inputs, checked together; undefined when ssh-host is empty (and then none of the others may be set). */
-function readSshInputs() {
+function host_inputs_readSshInputs() {
     const sshHost = (0,inputs/* stringInput */.Uj)('ssh-host', { pattern: HOST, patternDescription: 'a host name or IP address' });
     if (!sshHost) {
         for (const name of ['ssh-user', 'ssh-key', 'known-hosts']) {
@@ -28942,8 +28942,8 @@ function readSshInputs() {
     };
 }
 /** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function host_inputs_readSshTarget() {
-    const ssh = readSshInputs();
+function readSshTarget() {
+    const ssh = host_inputs_readSshInputs();
     return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
 }
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
@@ -32221,16 +32221,20 @@ function readLedgerPath(remote, workingDirectory) {
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
+function readLedgerLocation(withoutLedger) {
+    const ssh = readSshInputs();
+    const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ssh && !ledger)
+        throw new InputError('ssh-host', withoutLedger);
+    return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
 function readLedgerOnHost(work) {
-    const ledgerHost = readSshTarget();
-    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new InputError('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
-    return { ledger, ledgerHost };
+    return readLedgerLocation(`with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -32332,7 +32336,7 @@ function readRedeployInputs() {
     const replicas = replicasJson === undefined ? undefined : parseReplicaCounts('replicas', replicasJson);
     if (replicas && strategy !== 'swarm')
         throw new errors/* InputError */.dz('replicas', `is only used with strategy "swarm" (got strategy "${strategy}").`);
-    const ssh = readSshInputs();
+    const ssh = host_inputs_readSshInputs();
     const verifyOnly = (0,inputs/* booleanInput */.tE)('verify-only', { default: false });
     if (verifyOnly && strategy === 'command' && !image)
         throw new errors/* InputError */.dz('image', 'is required with verify-only and strategy "command": it is the image checked (the command itself is not run).');

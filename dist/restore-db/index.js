@@ -34986,7 +34986,7 @@ function extend(target) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_postgres_pg_runtime_probe_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29145);
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(59842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(99161);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(93);
 
 
 
@@ -35030,7 +35030,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 // EXTERNAL MODULE: ./shared/engine/host-inputs.ts
 var host_inputs = __nccwpck_require__(49505);
 // EXTERNAL MODULE: ./shared/ledger/ledger.ts
-var ledger_ledger = __nccwpck_require__(91397);
+var ledger = __nccwpck_require__(91397);
 ;// CONCATENATED MODULE: ./shared/ledger/inputs.ts
 
 
@@ -35044,24 +35044,28 @@ var ledger_ledger = __nccwpck_require__(91397);
  */
 function readLedgerPath(remote, workingDirectory) {
     const fromInput = (0,inputs/* stringInput */.Uj)('ledger', { pattern: /^[^\r\n\0]{1,4096}$/, patternDescription: 'a file path' });
-    const text = fromInput ?? (process.env[ledger_ledger/* LEDGER_ENV */.Oi] || undefined);
+    const text = fromInput ?? (process.env[ledger/* LEDGER_ENV */.Oi] || undefined);
     if (text === undefined)
         return undefined;
     if (text.endsWith('/'))
-        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${ledger_ledger/* LEDGER_ENV */.Oi})` : ''}.`);
+        throw new errors/* InputError */.dz('ledger', `must name a file, not a directory; got ${(0,inputs/* quote */.hD)(text)}${fromInput === undefined ? ` (from ${ledger/* LEDGER_ENV */.Oi})` : ''}.`);
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
+function readLedgerLocation(withoutLedger) {
+    const ssh = (0,host_inputs/* readSshInputs */.sl)();
+    const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ssh && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', withoutLedger);
+    return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
 function readLedgerOnHost(work) {
-    const ledgerHost = (0,host_inputs/* readSshTarget */.WI)();
-    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new errors/* InputError */.dz('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${ledger_ledger/* LEDGER_ENV */.Oi}) too, or remove it.`);
-    return { ledger, ledgerHost };
+    return readLedgerLocation(`with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${ledger/* LEDGER_ENV */.Oi}) too, or remove it.`);
 }
 
 // EXTERNAL MODULE: ./shared/migrations/plan-digest.ts
@@ -35179,14 +35183,14 @@ async function readRestoreInputs() {
             patternDescription: 'a plan digest (the plan-digest output of compute-rollback-target: "sha256:" and 64 hex digits)',
         }),
         tables,
-        ...readLedgerOnHost('the restore runs'),
+        ledger: readLedgerOnHost('the restore runs'),
     };
 }
 
 
 /***/ }),
 
-/***/ 99161:
+/***/ 93:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35196,7 +35200,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
+var lib_core = __nccwpck_require__(77094);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: external "node:os"
@@ -35543,7 +35547,7 @@ async function downloadArtifact(ref, options, destination) {
             hint: notFoundHint(ref.runId),
         });
     }
-    core/* info */.pq(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
+    lib_core/* info */.pq(`Downloaded artifact "${ref.name}" (id ${ref.id}) into ${destination}.`);
 }
 /** The backup and its metadata inside a downloaded artifact (or any folder holding one backup). */
 async function locateBackup(dir) {
@@ -35798,7 +35802,7 @@ class DumpSnapshot {
                 // (Snapshots cannot be exported from a subtransaction, so there is no savepoint to go back to.)
                 await client.query('ROLLBACK');
                 await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-                core/* warning */.$e(`The server would not export a snapshot (${(0,errors/* errorMessage */.gJ)(error)}); row counts are read beside the dump, not in its snapshot.`);
+                lib_core/* warning */.$e(`The server would not export a snapshot (${(0,errors/* errorMessage */.gJ)(error)}); row counts are read beside the dump, not in its snapshot.`);
             }
             return new DumpSnapshot(client, id, target.database);
         }
@@ -35916,7 +35920,7 @@ async function prepareBackup(request) {
     const snapshot = await DumpSnapshot.open(request.target, request.lockWaitTimeoutMs);
     try {
         const server = await (0,connection/* serverVersion */.qh)(snapshot.client);
-        core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(request.target)}: PostgreSQL ${server.text}.`);
+        lib_core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(request.target)}: PostgreSQL ${server.text}.`);
         const needsPsql = request.format === 'plain' && request.verify === 'restore';
         // The catalog is read in the snapshot while the client programs are probed; one query after the
         // other, so a bad table pattern is the error reported, not the aborted transaction it leaves.
@@ -35934,7 +35938,7 @@ async function prepareBackup(request) {
         const [pgDump, pgRestore, psql] = lookups.map((result) => result.value);
         if (!pgDump)
             throw new Error('unreachable: the pg_dump lookup returned nothing');
-        core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
+        lib_core/* info */.pq(`Using pg_dump ${pgDump.version} (${pgDump.path}).`);
         const plan = planCompression(request.compression, request.format, pgDump);
         await (0,promises_.mkdir)(request.outputDir, { recursive: true, mode: 0o700 });
         // zstd-compressed plain SQL is dumped as text first (checked), then compressed.
@@ -35958,7 +35962,7 @@ async function prepareBackup(request) {
                 upload: Boolean(request.artifact),
                 gate: request.sizeGate,
             });
-            core/* info */.pq(`Size gate: ${fits}.`);
+            lib_core/* info */.pq(`Size gate: ${fits}.`);
         }
         return {
             request,
@@ -36001,7 +36005,7 @@ async function verifyDump(prepared, expected) {
 async function verifyByRestore(prepared, rowCounts) {
     const { request } = prepared;
     const name = `rbverify_${request.target.database}`.slice(0, 40) + `_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(2).toString('hex')}`;
-    core/* info */.pq(`Verifying by restoring into the scratch database ${name}.`);
+    lib_core/* info */.pq(`Verifying by restoring into the scratch database ${name}.`);
     await (0,databases/* createDatabase */.cD)(request.target, name, { template: 'template0' }).catch((error) => {
         throw new errors/* ActionError */.lZ(`verify "restore" needs to create a scratch database on the server and could not: ${error.message}`, {
             hint: 'Grant the backup user CREATEDB, or use verify "archive".',
@@ -36030,7 +36034,7 @@ async function verifyByRestore(prepared, rowCounts) {
         return `restored into a scratch database: ${Object.keys(rowCounts).length} table row count(s) match`;
     }
     finally {
-        await (0,databases/* dropDatabase */.Zi)(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
+        await (0,databases/* dropDatabase */.Zi)(request.target, name).then(() => verified || cancellation/* journal */.W8.cleanup(`dropped the scratch database ${name}`), (error) => lib_core/* warning */.$e(`Could not drop the scratch database ${name}: ${error.message}`));
     }
 }
 function runContext() {
@@ -36120,11 +36124,11 @@ async function dumpAndRecord(prepared) {
         const earlyChecksum = storedAsWritten ? timed('checksum', (0,backup_checksum/* backupChecksum */.iY)(output)) : undefined;
         earlyChecksum?.catch(() => undefined);
         let archiveCheck = await timed('verify', verifyDump(prepared, expected));
-        core/* info */.pq(`Verified: ${archiveCheck}.`);
+        lib_core/* info */.pq(`Verified: ${archiveCheck}.`);
         cancellation/* journal */.W8.step(`Dumped ${external_node_path_default().basename(output)} and verified it (${archiveCheck})`);
         const restoreCheck = request.verify === 'restore' ? await timed('verifyRestore', verifyByRestore(prepared, rowCounts)) : null;
         if (restoreCheck)
-            core/* info */.pq(`Verified: ${restoreCheck}.`);
+            lib_core/* info */.pq(`Verified: ${restoreCheck}.`);
         if (prepared.plan.externalZstd) {
             const level = prepared.plan.compression.level ?? 3;
             await (0,disk_space/* writingFile */.jx)(`${output}.zst`, async () => (await (0,promises_.stat)(output)).size, () => (0,shared_process/* runProcess */.R3)(prepared.plan.externalZstd, ['-q', `-${level}`, '-T0', '--rm', output, '-o', `${output}.zst`]));
@@ -36140,7 +36144,7 @@ async function dumpAndRecord(prepared) {
             const encrypted = await (0,backup_encryption/* encryptBackup */.I3)(backupPath, request.encryptionKey);
             backupPath = encrypted.path;
             encryption = encrypted.record;
-            core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
+            lib_core/* info */.pq(`Encrypted in the age format (${encryption.kdf === 'scrypt' ? 'passphrase' : `recipient type ${encryption.kdf}`}, from encryption-key).`);
         }
         const checksum = earlyChecksum ? await earlyChecksum : await timed('checksum', (0,backup_checksum/* backupChecksum */.iY)(backupPath));
         const metadataPath = (0,backup_names/* metadataPathFor */.Gz)(backupPath);
@@ -36261,14 +36265,52 @@ var summary = __nccwpck_require__(96566);
 var restore_db_inputs = __nccwpck_require__(98570);
 // EXTERNAL MODULE: ./shared/backup/local-dir.ts
 var local_dir = __nccwpck_require__(59284);
-// EXTERNAL MODULE: ./shared/engine/executor.ts + 1 modules
-var executor = __nccwpck_require__(44298);
 // EXTERNAL MODULE: ./shared/ledger/ledger.ts
 var ledger_ledger = __nccwpck_require__(91397);
-// EXTERNAL MODULE: ./shared/engine/ssh.ts + 1 modules
-var engine_ssh = __nccwpck_require__(91256);
-;// CONCATENATED MODULE: ./actions/restore-db/source.ts
+// EXTERNAL MODULE: ./shared/engine/host-inputs.ts
+var host_inputs = __nccwpck_require__(49505);
+;// CONCATENATED MODULE: ./shared/ledger/on-host.ts
 
+
+
+
+/** The file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
+function ledgerShown(location) {
+    return location.ssh ? `${location.path} on ${location.ssh.host}:${location.ssh.port}` : location.path;
+}
+/** Opens the ledger's host, hands `use` the ledger there, and closes the connection whatever happens. */
+async function withLedger(location, use) {
+    const executor = await (0,host_inputs/* openHostExecutor */.GF)(location.ssh, process.cwd());
+    try {
+        return await use({ path: location.path, executor });
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+/** Every entry, oldest first (readLedger), read on the ledger's host. */
+async function readLedgerAt(location) {
+    return await withLedger(location, ledger_ledger/* readLedger */.SC);
+}
+/**
+ * Appends `entry` on the ledger's host; a ledger that cannot be reached or written is a warning,
+ * since what the step did (a backup, a verdict) stands. `unreachable` words the warning when the
+ * host cannot be opened (by default the error's own message).
+ */
+async function appendLedgerOrWarn(location, entry, unreachable = errorMessage) {
+    let opened = false;
+    try {
+        await withLedger(location, async (ledger) => {
+            opened = true;
+            await appendLedger(ledger, entry);
+        });
+    }
+    catch (error) {
+        core.warning(opened ? errorMessage(error) : unreachable(error));
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/restore-db/source.ts
 
 
 
@@ -36323,7 +36365,7 @@ async function obtainBackup(source, workDir, ledger) {
         const local = await fromBackupDir((0,backup_names/* defaultBackupDir */.Xk)(), source, ledger, "backup-db's default dir").catch(() => undefined);
         if (!local)
             throw error;
-        core/* warning */.$e(`The artifact could not be read (${(0,errors/* errorMessage */.gJ)(error)}); restoring ${local.origin} instead.`);
+        lib_core/* warning */.$e(`The artifact could not be read (${(0,errors/* errorMessage */.gJ)(error)}); restoring ${local.origin} instead.`);
         return local;
     }
 }
@@ -36331,32 +36373,19 @@ async function obtainBackup(source, workDir, ledger) {
 async function fromBackupDir(dir, source, ledger, dirSource) {
     let found;
     if (source.kind === 'latest-artifact') {
-        const read = ledger && (await readLedgerFile(ledger));
-        const entry = (0,ledger_ledger/* latestBackupOfLabel */.$X)(read?.entries ?? [], source.label);
-        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, read ? { path: read.shown, entry } : undefined, dirSource);
+        const entries = ledger && (await readLedgerAt(ledger));
+        const entry = (0,ledger_ledger/* latestBackupOfLabel */.$X)(entries ?? [], source.label);
+        found = await (0,local_dir/* findInBackupDir */.A4)(dir, { label: source.label }, ledger ? { path: ledgerShown(ledger), entry } : undefined, dirSource);
     }
     else
         found = await (0,local_dir/* findInBackupDir */.A4)(dir, { name: source.name }, undefined, dirSource);
     return fromMetadata(found.metadataPath, found.origin);
 }
-/** The ledger's entries, and the file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
-async function readLedgerFile(ledger) {
-    const ssh = ledger.host && (await (0,engine_ssh/* openSshExecutor */.g)(ledger.host));
-    try {
-        return {
-            shown: ledger.host ? `${ledger.path} on ${ledger.host.host}:${ledger.host.port}` : ledger.path,
-            entries: await (0,ledger_ledger/* readLedger */.SC)({ path: ledger.path, executor: ssh ?? executor/* localExecutor */.F }),
-        };
-    }
-    finally {
-        await ssh?.close();
-    }
-}
 async function fromArtifact(source, workDir) {
     let ref;
     if (source.kind === 'latest-artifact') {
         ref = await findLatestBackup(source.label, { token: source.token, runId: source.runId });
-        core/* info */.pq(`Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`);
+        lib_core/* info */.pq(`Latest backup for label "${source.label}": ${ref.name} (id ${ref.id}, run ${ref.runId ?? 'this run'}, created ${ref.createdAt?.toISOString() ?? 'unknown'}).`);
     }
     else {
         ref = await findArtifact(source.name, { runId: source.runId, token: source.token });
@@ -36482,7 +36511,7 @@ async function swapDatabases(target, original, restored, stamp) {
         if (owner) {
             await client
                 .query(`ALTER DATABASE ${(0,connection/* quoteIdent */.v4)(original)} OWNER TO ${(0,connection/* quoteIdent */.v4)(owner)}`)
-                .catch((error) => core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+                .catch((error) => lib_core/* warning */.$e(`Could not give ${original} to its previous owner ${owner}: ${(0,errors/* errorMessage */.gJ)(error)}`));
         }
         return previous;
     });
@@ -36552,7 +36581,7 @@ async function checkRestorePlan(target, expected, metadata) {
     }
     const restoresTo = metadata.schemaVersion?.version ?? null;
     await (0,connection/* withClient */.SV)(target, async (client) => (0,plan_digest/* verifyPlanDigest */.td)(expected, (await (0,plan_digest/* restoreIdentity */.HA)(client, restoresTo)).identity));
-    core/* info */.pq(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
+    lib_core/* info */.pq(`The plan is the approved one (${expected}): restore to schema ${restoresTo ?? 'none'}.`);
 }
 /** The refusal to replace a database others are connected to, listing them. */
 function sessionsRefusal(database, sessions, afterSafety) {
@@ -36579,7 +36608,7 @@ async function clearSessions(inputs, database, safety) {
         if (!inputs.terminateConnections)
             throw sessionsRefusal(database, sessions, safety ? `the safety backup ${safety.path} was taken, nothing was replaced` : 'nothing was replaced');
         for (const session of sessions)
-            core/* info */.pq(`Ending session ${(0,postgres_sessions/* describeSession */._0)(session)} (terminate-connections: true).`);
+            lib_core/* info */.pq(`Ending session ${(0,postgres_sessions/* describeSession */._0)(session)} (terminate-connections: true).`);
         const left = await (0,postgres_sessions/* terminateSessions */.x2)(client, database, sessions.map((session) => session.pid), Math.max(5000, inputs.lockTimeoutMs));
         for (const session of sessions)
             if (!left.some((other) => other.pid === session.pid))
@@ -36634,22 +36663,22 @@ async function run() {
         }
         return { server: version, database: inputs.targetDatabase, initialVersion };
     });
-    core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(inputs.target)}: PostgreSQL ${server.text}.`);
+    lib_core/* info */.pq(`Connected to ${(0,connection/* describeTarget */.ff)(inputs.target)}: PostgreSQL ${server.text}.`);
     if (replace && inputs.safetyBackup && !artifactServiceAvailable()) {
-        core/* warning */.$e('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
+        lib_core/* warning */.$e('The safety backup cannot be uploaded (no artifact service in this environment); it stays on this runner only, see the safety-backup-path output.');
     }
     cancellation/* journal */.W8.step(`Connected to ${(0,connection/* describeTarget */.ff)(inputs.target)} (PostgreSQL ${server.text})`);
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'rollback-restore-'));
     const workDirDone = cancellation/* cancellation */.WN.partialFile(workDir);
     try {
         // 2. The backup, verified and decrypted, before any database is touched.
-        const backup = await obtainBackup(inputs.source, workDir, inputs.ledger ? { path: inputs.ledger, host: inputs.ledgerHost } : undefined);
-        core/* info */.pq(`Backup: ${backup.origin}.`);
+        const backup = await obtainBackup(inputs.source, workDir, inputs.ledger);
+        lib_core/* info */.pq(`Backup: ${backup.origin}.`);
         const checksum = await verifyChecksum(backup.backupPath, {
             checksum: inputs.expectedChecksum,
             metadata: backup.metadata,
         });
-        core/* info */.pq(`Checksum verified: SHA-256 ${checksum}.`);
+        lib_core/* info */.pq(`Checksum verified: SHA-256 ${checksum}.`);
         if (inputs.expectedPlanDigest)
             await checkRestorePlan(inputs.target, inputs.expectedPlanDigest, backup.metadata);
         const encrypted = backup.metadata
@@ -36660,10 +36689,10 @@ async function run() {
             if (!inputs.encryptionKey)
                 throw new errors/* InputError */.dz('encryption-key', 'is required: this backup is encrypted. Nothing was restored.');
             plainPath = await (0,backup_encryption/* decryptBackup */.is)(backup.backupPath, inputs.encryptionKey, external_node_path_default().join(workDir, 'plain'));
-            core/* info */.pq('Decrypted and authenticated every chunk of the backup.');
+            lib_core/* info */.pq('Decrypted and authenticated every chunk of the backup.');
         }
         else if (inputs.encryptionKey) {
-            core/* warning */.$e('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
+            lib_core/* warning */.$e('encryption-key was given, but this backup is not encrypted; it was restored as it is.');
         }
         const format = backup.metadata?.format ?? (await detectFormat(plainPath));
         // 3. Client programs able to read this archive and talk to this server.
@@ -36681,7 +36710,7 @@ async function run() {
             const problems = checkListing(listing, { tables: expectedTables, withData: [] });
             if (problems.length)
                 throw new errors/* ActionError */.lZ(`The archive does not hold what its metadata lists: ${problems.join('; ')}. Nothing was restored.`);
-            core/* info */.pq(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
+            lib_core/* info */.pq(`Archive readable by pg_restore ${pgRestore.version}: ${listing.entries.length} entries.`);
         }
         if (inputs.tables.tables.length > 0) {
             if (!pgRestore)
@@ -36707,7 +36736,7 @@ async function run() {
         let safetyArtifact;
         if (replace && inputs.safetyBackup) {
             const name = (0,backup_names/* safetyArtifactName */.yT)(database, now);
-            core/* info */.pq(`Taking a safety backup of ${database} before replacing it.`);
+            lib_core/* info */.pq(`Taking a safety backup of ${database} before replacing it.`);
             safety = await safetyBackup(inputs, database, () => prepareBackup({
                 target,
                 format: 'custom',
@@ -36738,10 +36767,10 @@ async function run() {
                 });
                 safetyArtifact = name;
             }
-            core/* info */.pq(`Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`);
+            lib_core/* info */.pq(`Safety backup: ${safety.path} (SHA-256 ${safety.checksum}${safetyArtifact ? `, artifact ${safetyArtifact}` : ''}).`);
         }
         else if (replace) {
-            core/* warning */.$e(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
+            lib_core/* warning */.$e(`safety-backup is false: ${database} is replaced without a backup of its current state.`);
         }
         if (replace)
             await clearSessions(inputs, database, safety);
@@ -36792,13 +36821,13 @@ async function run() {
             const dumped = new Set(backup.metadata.dumpedTables);
             const extra = Object.keys(state.rowCounts).filter((table) => !dumped.has(table));
             if (extra.length) {
-                core/* warning */.$e(`These tables are not in the backup and were left in place (pg_restore --clean only drops what the backup holds): ${extra.join(', ')}.`);
+                lib_core/* warning */.$e(`These tables are not in the backup and were left in place (pg_restore --clean only drops what the backup holds): ${extra.join(', ')}.`);
             }
         }
         let previous;
         if (inputs.swap && problems.length === 0) {
             previous = await swapDatabases(inputs.target, inputs.target.database, database, (0,backup_names/* compactTimestamp */.ce)(now).toLowerCase());
-            core/* info */.pq(`Swapped: ${inputs.target.database} is now the restored database${previous ? `; the previous one is ${previous}` : ''}.`);
+            lib_core/* info */.pq(`Swapped: ${inputs.target.database} is now the restored database${previous ? `; the previous one is ${previous}` : ''}.`);
         }
         const finalName = inputs.swap && problems.length === 0 ? inputs.target.database : database;
         const durationMs = Date.now() - started;
@@ -36851,7 +36880,7 @@ async function run() {
             tables: Object.keys(state.rowCounts).length,
             duration_ms: durationMs,
         });
-        core/* info */.pq(`Restore into ${finalName} complete and verified in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
+        lib_core/* info */.pq(`Restore into ${finalName} complete and verified in ${(0,duration/* formatDuration */.a)(durationMs)}.`);
     }
     finally {
         // Downloaded artifacts and decrypted plaintext never outlive the step.
@@ -39073,9 +39102,10 @@ function prefixedExecutor(base, prefix) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   WI: () => (/* binding */ readSshTarget)
+/* harmony export */   GF: () => (/* binding */ openHostExecutor),
+/* harmony export */   WI: () => (/* binding */ readSshTarget),
+/* harmony export */   sl: () => (/* binding */ readSshInputs)
 /* harmony export */ });
-/* unused harmony exports readSshInputs, openHostExecutor */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(32635);
@@ -39123,11 +39153,11 @@ function readSshTarget() {
 /** The executor for the host: the deploy host over SSH, or this runner (whose working-directory must exist). */
 async function openHostExecutor(ssh, workingDirectory) {
     if (!ssh) {
-        if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
-            throw new InputError('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
-        return localExecutor;
+        if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(workingDirectory) || !(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(workingDirectory).isDirectory())
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('working-directory', `is not a directory on this runner: ${JSON.stringify(workingDirectory)}.`);
+        return _executor_js__WEBPACK_IMPORTED_MODULE_3__/* .localExecutor */ .F;
     }
-    return await openSshExecutor({
+    return await (0,_ssh_js__WEBPACK_IMPORTED_MODULE_4__/* .openSshExecutor */ .g)({
         host: ssh.host,
         user: ssh.user,
         port: ssh.port,

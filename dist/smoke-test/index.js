@@ -39449,7 +39449,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9842);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7281);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8423);
 
 
 await (0,_shared_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, 'smoke-test');
@@ -39459,7 +39459,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7281:
+/***/ 8423:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39474,10 +39474,10 @@ var external_node_perf_hooks_ = __nccwpck_require__(643);
 var core = __nccwpck_require__(418);
 // EXTERNAL MODULE: ./shared/duration.ts
 var duration = __nccwpck_require__(5784);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./shared/errors.ts
 var errors = __nccwpck_require__(2635);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./shared/inputs.ts
 var inputs = __nccwpck_require__(954);
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -40020,7 +40020,7 @@ function readSshInputs() {
     };
 }
 /** The SSH inputs as the SSH executor takes them (actions that open the connection themselves). */
-function host_inputs_readSshTarget() {
+function readSshTarget() {
     const ssh = readSshInputs();
     return ssh && { host: ssh.host, user: ssh.user, privateKey: ssh.key, port: ssh.port, knownHosts: ssh.knownHosts };
 }
@@ -40076,7 +40076,7 @@ async function appendLedger(ledger, entry) {
     return full;
 }
 /** Every entry, oldest first; an absent file is an empty ledger. A line that is not JSON stops the read: the ledger is evidence, and a damaged one must be looked at. */
-async function readLedger(ledger) {
+async function ledger_readLedger(ledger) {
     const result = await ledger.executor.run('cat', ['--', ledger.path], { okExitCodes: [0, 1] });
     if (result.exitCode !== 0) {
         if (/No such file/i.test(result.stderr))
@@ -40145,6 +40145,47 @@ function latestBackupOfLabel(entries, label) {
 /** The newest backup entry that recorded the pgBackRest restore point of this name. */
 function restorePointEntry(entries, name) {
     return newestBackup(entries, (entry) => entry.restorePoint?.name === name);
+}
+
+;// CONCATENATED MODULE: ./shared/ledger/on-host.ts
+
+
+
+
+/** The file as messages name it: "<path> on <host>:<port>" over SSH (no user@, which a job summary would render as a mail link). */
+function ledgerShown(location) {
+    return location.ssh ? `${location.path} on ${location.ssh.host}:${location.ssh.port}` : location.path;
+}
+/** Opens the ledger's host, hands `use` the ledger there, and closes the connection whatever happens. */
+async function withLedger(location, use) {
+    const executor = await openHostExecutor(location.ssh, process.cwd());
+    try {
+        return await use({ path: location.path, executor });
+    }
+    finally {
+        await executor.close?.();
+    }
+}
+/** Every entry, oldest first (readLedger), read on the ledger's host. */
+async function readLedgerAt(location) {
+    return await withLedger(location, readLedger);
+}
+/**
+ * Appends `entry` on the ledger's host; a ledger that cannot be reached or written is a warning,
+ * since what the step did (a backup, a verdict) stands. `unreachable` words the warning when the
+ * host cannot be opened (by default the error's own message).
+ */
+async function appendLedgerOrWarn(location, entry, unreachable = errors/* errorMessage */.gJ) {
+    let opened = false;
+    try {
+        await withLedger(location, async (ledger) => {
+            opened = true;
+            await appendLedger(ledger, entry);
+        });
+    }
+    catch (error) {
+        core/* warning */.$e(opened ? (0,errors/* errorMessage */.gJ)(error) : unreachable(error));
+    }
 }
 
 ;// CONCATENATED MODULE: ./shared/events.ts
@@ -40343,16 +40384,20 @@ function readLedgerPath(remote, workingDirectory) {
     return remote || external_node_path_default().isAbsolute(text) ? text : external_node_path_default().resolve(workingDirectory, text);
 }
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
+function readLedgerLocation(withoutLedger) {
+    const ssh = readSshInputs();
+    const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    if (ssh && !ledger)
+        throw new errors/* InputError */.dz('ssh-host', withoutLedger);
+    return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
 function readLedgerOnHost(work) {
-    const ledgerHost = readSshTarget();
-    const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-    if (ledgerHost && !ledger)
-        throw new InputError('ssh-host', `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
-    return { ledger, ledgerHost };
+    return readLedgerLocation(`with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`);
 }
 
 ;// CONCATENATED MODULE: ./shared/tags.ts
@@ -40420,7 +40465,6 @@ function safeDecode(text) {
 }
 
 ;// CONCATENATED MODULE: ./actions/smoke-test/inputs.ts
-
 
 
 
@@ -40528,17 +40572,14 @@ function readSmokeInputs() {
 }
 /** ledger, ledger-tag and the ssh-* inputs that say on which host the ledger file is. */
 function readLedgerInputs() {
-    const ssh = readSshInputs();
-    const path = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+    const location = readLedgerLocation('is only used to reach the deployment ledger: set "ledger" too, or remove it.');
     const tag = (0,inputs/* stringInput */.Uj)('ledger-tag', { pattern: IMAGE_TAG_PATTERN, patternDescription: IMAGE_TAG_DESCRIPTION });
-    if (!path) {
-        if (ssh)
-            throw new errors/* InputError */.dz('ssh-host', 'is only used to reach the deployment ledger: set "ledger" too, or remove it.');
+    if (!location) {
         if (tag)
             throw new errors/* InputError */.dz('ledger-tag', 'is only recorded in the deployment ledger: set "ledger" too, or remove it.');
         return undefined;
     }
-    return { path, ssh, tag, environment: (0,inputs/* stringInput */.Uj)('environment') };
+    return { ...location, tag, environment: (0,inputs/* stringInput */.Uj)('environment') };
 }
 function readDeploymentInputs() {
     const token = (0,inputs/* secretInput */.jY)('github-token');
@@ -43101,7 +43142,6 @@ function writeJunit(file, xml) {
 
 
 
-
 async function run() {
     const inputs = readSmokeInputs();
     const redactor = new Redactor();
@@ -43178,13 +43218,18 @@ async function run() {
                 : `Smoke tests failed: ${failed.length} of ${result.checks.length} checks`,
         })
         : undefined;
+    // The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands.
     if (inputs.ledger)
-        await recordInLedger(inputs.ledger, {
-            deploymentId: inputs.deployment?.id,
-            statusPending: inputs.deployment !== undefined && recorded === undefined,
-            passed: result.passed,
+        await appendLedgerOrWarn(inputs.ledger, {
+            type: 'smoke',
+            environment: inputs.ledger.environment,
+            tag: inputs.ledger.tag,
+            result: result.passed ? 'pass' : 'fail',
             checks: result.checks.length,
             failed: failed.length,
+            githubDeploymentId: inputs.deployment?.id,
+            // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
+            ...(inputs.deployment !== undefined && recorded === undefined ? { githubStatusPending: true } : {}),
         });
     if (result.passed) {
         core/* info */.pq(`All ${result.checks.length} smoke checks passed in ${(0,duration/* formatDuration */.a)(result.durationMs)} (${result.attempts} attempts, ${result.requests} requests).`);
@@ -43197,31 +43242,6 @@ async function run() {
     if (inputs.failOnError)
         throw new errors/* ActionError */.lZ(message, { hint: `JUnit report: ${reportPath}` });
     core/* warning */.$e(`${message}\n(fail-on-error is false: the step succeeds; branch on the "passed" output.)`);
-}
-/** The verdict as a ledger line on the deploy host; a ledger that cannot be written is a warning, the verdict stands. */
-async function recordInLedger(ledger, verdict) {
-    const { deploymentId, passed, checks, failed } = verdict;
-    let executor;
-    try {
-        executor = await openHostExecutor(ledger.ssh, process.cwd());
-        await appendLedger({ path: ledger.path, executor }, {
-            type: 'smoke',
-            environment: ledger.environment,
-            tag: ledger.tag,
-            result: passed ? 'pass' : 'fail',
-            checks,
-            failed,
-            githubDeploymentId: deploymentId,
-            // GitHub did not take the verdict (down since the redeploy): `rollback-actions sync` writes it.
-            ...(verdict.statusPending ? { githubStatusPending: true } : {}),
-        });
-    }
-    catch (error) {
-        core/* warning */.$e((0,errors/* errorMessage */.gJ)(error));
-    }
-    finally {
-        await executor?.close?.();
-    }
 }
 /** One annotation per problem, on the suite file's line, so the PR view points at it. */
 function annotate(error) {

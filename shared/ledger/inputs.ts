@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { quote, stringInput } from '../inputs.js';
-import { readSshTarget } from '../engine/host-inputs.js';
-import type { SshTarget } from '../engine/ssh.js';
+import { readSshInputs } from '../engine/host-inputs.js';
 import { LEDGER_ENV } from './ledger.js';
+import type { LedgerLocation } from './on-host.js';
 
 /**
  * The `ledger` input (or ROLLBACK_LEDGER): the ledger file on the host the action's commands run
@@ -23,17 +23,20 @@ export function readLedgerPath(remote: boolean, workingDirectory: string): strin
 }
 
 /**
- * ledger and the ssh-* inputs of an action whose own work runs on the runner (backup-db's and
- * restore-db's method "dump"): ssh-host only says on which host the ledger is (the deploy host, where
- * redeploy-tag keeps it), so it is refused without a ledger.
+ * ledger and the ssh-* inputs of an action whose ssh-host only says on which host the ledger is
+ * (the deploy host, where redeploy-tag keeps it): ssh-host without a ledger is refused, in the
+ * words `withoutLedger`. Undefined when no ledger is set.
  */
-export function readLedgerOnHost(work: string): { ledger?: string; ledgerHost?: SshTarget } {
-  const ledgerHost = readSshTarget();
-  const ledger = readLedgerPath(ledgerHost !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
-  if (ledgerHost && !ledger)
-    throw new InputError(
-      'ssh-host',
-      `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`,
-    );
-  return { ledger, ledgerHost };
+export function readLedgerLocation(withoutLedger: string): LedgerLocation | undefined {
+  const ssh = readSshInputs();
+  const ledger = readLedgerPath(ssh !== undefined, process.env.GITHUB_WORKSPACE || process.cwd());
+  if (ssh && !ledger) throw new InputError('ssh-host', withoutLedger);
+  return ledger === undefined ? undefined : { path: ledger, ssh };
+}
+
+/** The ledger of an action whose own work runs on the runner (backup-db's and restore-db's method "dump"). */
+export function readLedgerOnHost(work: string): LedgerLocation | undefined {
+  return readLedgerLocation(
+    `with method "dump" only says where the deployment ledger is (${work} on this runner): set "ledger" (or ${LEDGER_ENV}) too, or remove it.`,
+  );
 }
