@@ -39,7 +39,7 @@ describe('stopping a running pgbackrest command', () => {
       const waiting = host.startLogged('pgbackrest check that waits', 'check', ['--archive-timeout=60']);
       const failed = waiting.done.then(
         () => 'passed',
-        (error: unknown) => String(error),
+        (error: unknown) => (error as Error).message,
       );
       // Running there (the WAL switch it waits on is pushed by the broken archive_command, never archived).
       for (let tries = 0; (await runningChecks()).length === 0; tries++) {
@@ -48,7 +48,12 @@ describe('stopping a running pgbackrest command', () => {
       }
       await waiting.stop();
       expect(Date.now() - started).toBeLessThan(20_000);
-      // pgBackRest ends on SIGTERM with its own exit code 63 and says so.
+      // pgBackRest ends on SIGTERM with its own exit code 63 and says so; the error names pgbackrest
+      // as run through the prefix, not the sh that announced its pid.
+      expect(await failed).toMatch(
+        /^runuser -u postgres -- pgbackrest --stanza=stop .* check --log-level-console=info/,
+      );
+      expect(await failed).not.toContain('rollback-actions: pgbackrest runs as pid');
       expect(await failed).toMatch(/exited with code 63:[\s\S]*check command end: terminated on signal \[SIGTERM\]/);
       expect(await runningChecks()).toEqual([]);
     } finally {

@@ -450,6 +450,11 @@ class PgBackRestHost {
                 const reason = pgBackRestError(`${error.result.stderr}\n${error.result.stdout}`);
                 if (reason)
                     throw new errors/* ActionError */.lZ(`pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`, { cause: error });
+                // The wrapper that announced the pid is this action's own device: not part of what failed.
+                if (wrapper.length > 0)
+                    throw new errors/* ActionError */.lZ(error.message
+                        .replace(`${(0,shared_process/* formatCommand */.fE)(wrapper[0], wrapper.slice(1))} `, '')
+                        .replace(new RegExp(`^${PID_MARK} \\d+\\n`, 'm'), ''), { cause: error });
             }
             throw error;
         }

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { localExecutor, prefixedExecutor, type HostExecutor } from '../../engine/executor.js';
 import { openSshExecutor, type SshExecutor, type SshTarget } from '../../engine/ssh.js';
 import { ActionError, errorMessage } from '../../errors.js';
-import { ProcessError, type RunOptions, type RunResult } from '../../process.js';
+import { ProcessError, formatCommand, type RunOptions, type RunResult } from '../../process.js';
 import { withProgressGroup } from '../progress.js';
 import { parseStanzaInfo, type StanzaInfo } from './info.js';
 
@@ -132,6 +132,14 @@ export class PgBackRestHost {
         if (reason)
           throw new ActionError(
             `pgbackrest ${command} (stanza "${this.settings.stanza}" on ${this.description}) failed: ${reason}`,
+            { cause: error },
+          );
+        // The wrapper that announced the pid is this action's own device: not part of what failed.
+        if (wrapper.length > 0)
+          throw new ActionError(
+            error.message
+              .replace(`${formatCommand(wrapper[0], wrapper.slice(1))} `, '')
+              .replace(new RegExp(`^${PID_MARK} \\d+\\n`, 'm'), ''),
             { cause: error },
           );
       }
