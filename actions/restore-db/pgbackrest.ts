@@ -218,10 +218,11 @@ async function planAfterCheck(
   segmentSize: number | undefined,
   checkStarted: Date,
 ): Promise<{ plan: RecoveryPlan; newestArchivedAt?: Date; newestRestorableAt?: Date }> {
-  // The scratch directory and (for a restore point) pg_waldump, found once per step, are looked
-  // for while the archive is listed: three round trips to where pgBackRest runs at once.
+  // The scratch directory, pg_waldump (for a restore point) and pg_ctl (for a side cluster), found
+  // once per step, are looked for while the archive is listed: round trips to where pgBackRest runs at once.
   const scratching = host.scratchDirectory();
   if (inputs.recovery.kind === 'name') host.serverProgram('pg_waldump', major).catch(() => undefined);
+  if (inputs.mode !== 'replace') host.serverProgram('pg_ctl', major).catch(() => undefined);
   const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024).catch(
     async (error: unknown) => {
       await (await scratching.catch(() => undefined))?.remove();
@@ -387,7 +388,7 @@ async function restore(
       return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
     } finally {
       if (inputs.sideCluster !== 'keep')
-        await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
+        await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
     }
   }
 

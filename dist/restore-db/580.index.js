@@ -329,9 +329,9 @@ async function serverRunsOn(host, pgCtl, dataDirectory) {
 async function waitUntilPromoted(target, timeoutMs, stillStarting, explain) {
     const deadline = Date.now() + timeoutMs;
     let lastProblem = 'it did not answer';
-    // Polled every 100 ms at most, as a person at the console would: a longer step adds up to its
-    // length to the restore time (RTO) this measures, and a failed connection attempt costs little.
-    for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    // Polled every 50 ms: a longer step adds up to its length to the restore time (RTO) this
+    // measures, and a failed connection attempt costs little.
+    while (Date.now() < deadline) {
         let client;
         try {
             client = await (0,connection/* connect */.Ng)(target, { applicationName: 'rollback-actions restore-db', connectTimeoutMs: 5000 });
@@ -352,7 +352,7 @@ async function waitUntilPromoted(target, timeoutMs, stillStarting, explain) {
         finally {
             await client?.end().catch(() => undefined);
         }
-        await (0,external_node_timers_promises_.setTimeout)(delay);
+        await (0,external_node_timers_promises_.setTimeout)(50);
     }
     throw new errors/* ActionError */.lZ(`The restored server did not finish recovery within ${Math.round(timeoutMs / 1000)}s: ${lastProblem}.\n${await explain().catch(() => '')}`);
 }
@@ -366,8 +366,10 @@ async function tailOf(host, file, lines = 20) {
  * shutdown checkpoint, so the directory is left clean; "immediate" skips it, for a directory that
  * is deleted next: after a restore and its checks that checkpoint writes every page they touched.
  */
-async function stopServer(host, pgCtl, dataDirectory, mode = 'fast') {
-    if (!(await serverRunsOn(host, pgCtl, dataDirectory)))
+async function stopServer(host, pgCtl, dataDirectory, mode = 'fast', 
+/** Known to run (this step started it and has just used it): not asked again. */
+knownRunning = false) {
+    if (!knownRunning && !(await serverRunsOn(host, pgCtl, dataDirectory)))
         return;
     core/* info */.pq(`Stopping the server on ${dataDirectory}.`);
     await host.run(pgCtl, ['stop', '-D', dataDirectory, '-m', mode, '-w', '-t', '120'], { timeoutMs: 180_000 });
@@ -917,13 +919,15 @@ async function writeFileThere(host, file, text) {
 const confValue = (value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 async function restoreSideCluster(host, plan, request) {
     const dir = request.dataDirectory;
-    const listed = await host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] });
+    const [listed, pgCtl] = await Promise.all([
+        host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] }),
+        host.serverProgram('pg_ctl', request.major),
+    ]);
     if (listed.exitCode === 0 && listed.stdout.trim() !== '') {
         throw new errors/* ActionError */.lZ(`The side data directory ${dir} on ${host.description} already exists and is not empty; restore-db never restores over a directory it did not make. Nothing was restored.`, {
             hint: 'Choose another side-data-dir, or remove the old side cluster first (remove-side-cluster).',
         });
     }
-    const pgCtl = await host.serverProgram('pg_ctl', request.major);
     const log = `${dir}/${SIDE_LOG}`;
     try {
         const restoring = host.startLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
@@ -943,8 +947,11 @@ async function restoreSideCluster(host, plan, request) {
             throw error;
         });
         await checked;
-        await writeFileThere(host, `${dir}/${SIDE_MARKER}`, `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`);
-        if (!(await exists(host, `${dir}/postgresql.conf`))) {
+        const [, configured] = await Promise.all([
+            writeFileThere(host, `${dir}/${SIDE_MARKER}`, `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`),
+            exists(host, `${dir}/postgresql.conf`),
+        ]);
+        if (!configured) {
             if (!request.liveSettings)
                 throw new errors/* ActionError */.lZ(`The restored data directory has no postgresql.conf (the live server keeps its configuration elsewhere), and the live server's settings could not be read to write one.`);
             const settings = request.liveSettings;
@@ -977,13 +984,17 @@ async function restoreSideCluster(host, plan, request) {
         throw error;
     }
 }
-/** Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's marker. */
-async function retireSideCluster(host, dataDirectory, major, remove) {
-    if (!(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
+/**
+ * Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's
+ * marker. `running`: the cluster this step restored and started (its marker written, its server
+ * answering), which needs neither looked up again.
+ */
+async function retireSideCluster(host, dataDirectory, major, remove, running) {
+    if (!running && !(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
         throw new errors/* ActionError */.lZ(`${dataDirectory} on ${host.description} has no ${SIDE_MARKER}: it is not a side cluster restore-db made, and is left alone.`);
     }
     const pgCtl = await host.serverProgram('pg_ctl', major);
-    await stopServer(host, pgCtl, dataDirectory, remove ? 'immediate' : 'fast');
+    await stopServer(host, pgCtl, dataDirectory, remove ? 'immediate' : 'fast', running !== undefined);
     if (remove) {
         await host.run('rm', ['-rf', '--', dataDirectory]);
         core/* info */.pq(`Removed the side cluster ${dataDirectory}.`);
@@ -1420,11 +1431,13 @@ async function runPgBackRestRestore(started) {
 }
 /** The archive's segments, and the recovery plan from them: read only, beside the stanza's check. */
 async function planAfterCheck(inputs, host, info, major, segmentSize, checkStarted) {
-    // The scratch directory and (for a restore point) pg_waldump, found once per step, are looked
-    // for while the archive is listed: three round trips to where pgBackRest runs at once.
+    // The scratch directory, pg_waldump (for a restore point) and pg_ctl (for a side cluster), found
+    // once per step, are looked for while the archive is listed: round trips to where pgBackRest runs at once.
     const scratching = host.scratchDirectory();
     if (inputs.recovery.kind === 'name')
         host.serverProgram('pg_waldump', major).catch(() => undefined);
+    if (inputs.mode !== 'replace')
+        host.serverProgram('pg_ctl', major).catch(() => undefined);
     const segments = await listArchivedSegments(host, info, segmentSize ?? 16 * 1024 * 1024).catch(async (error) => {
         await (await scratching.catch(() => undefined))?.remove();
         throw error;
@@ -1546,7 +1559,7 @@ async function restore(inputs, host, info, live, now) {
         }
         finally {
             if (inputs.sideCluster !== 'keep')
-                await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove');
+                await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
         }
     }
     // In place: a safety restore point of the current state, then stop, restore, start.

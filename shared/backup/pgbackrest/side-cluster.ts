@@ -86,7 +86,10 @@ export async function restoreSideCluster(
   request: SideClusterRequest,
 ): Promise<{ side: SideCluster; recovered: RecoveredServer }> {
   const dir = request.dataDirectory;
-  const listed = await host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] });
+  const [listed, pgCtl] = await Promise.all([
+    host.run('ls', ['-A', '--', dir], { okExitCodes: [0, 1, 2] }),
+    host.serverProgram('pg_ctl', request.major),
+  ]);
   if (listed.exitCode === 0 && listed.stdout.trim() !== '') {
     throw new ActionError(
       `The side data directory ${dir} on ${host.description} already exists and is not empty; restore-db never restores over a directory it did not make. Nothing was restored.`,
@@ -95,7 +98,6 @@ export async function restoreSideCluster(
       },
     );
   }
-  const pgCtl = await host.serverProgram('pg_ctl', request.major);
   const log = `${dir}/${SIDE_LOG}`;
   try {
     const restoring = host.startLogged(`pgbackrest restore into ${dir} (${plan.description})`, 'restore', [
@@ -115,12 +117,15 @@ export async function restoreSideCluster(
       throw error;
     });
     await checked;
-    await writeFileThere(
-      host,
-      `${dir}/${SIDE_MARKER}`,
-      `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`,
-    );
-    if (!(await exists(host, `${dir}/postgresql.conf`))) {
+    const [, configured] = await Promise.all([
+      writeFileThere(
+        host,
+        `${dir}/${SIDE_MARKER}`,
+        `${JSON.stringify({ madeBy: 'rollback-actions restore-db', port: request.port, backup: plan.backup.label, target: plan.description, at: new Date().toISOString() })}\n`,
+      ),
+      exists(host, `${dir}/postgresql.conf`),
+    ]);
+    if (!configured) {
       if (!request.liveSettings)
         throw new ActionError(
           `The restored data directory has no postgresql.conf (the live server keeps its configuration elsewhere), and the live server's settings could not be read to write one.`,
@@ -166,20 +171,25 @@ export async function restoreSideCluster(
   }
 }
 
-/** Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's marker. */
+/**
+ * Stops a side cluster, and with `remove` deletes its directory: only one that carries restore-db's
+ * marker. `running`: the cluster this step restored and started (its marker written, its server
+ * answering), which needs neither looked up again.
+ */
 export async function retireSideCluster(
   host: PgBackRestHost,
   dataDirectory: string,
   major: string,
   remove: boolean,
+  running?: SideCluster,
 ): Promise<void> {
-  if (!(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
+  if (!running && !(await exists(host, `${dataDirectory}/${SIDE_MARKER}`))) {
     throw new ActionError(
       `${dataDirectory} on ${host.description} has no ${SIDE_MARKER}: it is not a side cluster restore-db made, and is left alone.`,
     );
   }
   const pgCtl = await host.serverProgram('pg_ctl', major);
-  await stopServer(host, pgCtl, dataDirectory, remove ? 'immediate' : 'fast');
+  await stopServer(host, pgCtl, dataDirectory, remove ? 'immediate' : 'fast', running !== undefined);
   if (remove) {
     await host.run('rm', ['-rf', '--', dataDirectory]);
     core.info(`Removed the side cluster ${dataDirectory}.`);
