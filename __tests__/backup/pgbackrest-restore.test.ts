@@ -211,6 +211,22 @@ describe('restore-db method pgbackrest', () => {
       },
     });
     expect(inPlace.errors[0]).toBe(side.errors[0]);
+    // With an LSN the side restore starts before the archive is read: stopped and removed once the
+    // point is not found there.
+    const early = await runAction('restore-db', {
+      inputs: {
+        ...cluster.inputs('app'),
+        'restore-point': 'no-such-point',
+        'restore-point-lsn': point.outputs['restore-point-lsn'],
+      },
+    });
+    expect(early.exitCode).toBe(1);
+    expect(early.errors[0]).toMatch(
+      /^Input "restore-point" is "no-such-point", and no restore point of that name is in the archived WAL of stanza "app" around LSN [0-9A-F]+\/[0-9A-F]+\. Nothing was restored\.\nHint: /,
+    );
+    expect(early.log).toMatch(/pgbackrest restore into \S+\.restore-\S+ \(restore point "no-such-point" at about /);
+    expect(early.log).not.toContain('Starting the restored cluster');
+    expect(sideDirectories()).toEqual([]);
     expect(inPlace.outputs['safety-restore-point']).toBeUndefined();
     // No safety point either: refusals come before anything is written.
     expect((await restorePointsSince(from)).filter((name) => name !== 'pgBackRest Archive Check')).toEqual([]);
@@ -360,5 +376,36 @@ describe('restore-db method pgbackrest', () => {
       new RegExp(`^restore point "${safety}" at [0-9A-F/]+ on timeline 1, `),
     );
     expect(await dumpOf(cluster.port)).toBe(afterDamage);
+  });
+
+  it('a restore point on a timeline no backup is on: the restore started from the LSN is restarted from the plan the archive gives', async () => {
+    // The in-place restores above left the cluster on a later timeline than its only backup's.
+    await cluster.query('app', "INSERT INTO customers (email) VALUES ('after-timeline-switch@example.com')");
+    const later = await runAction('backup-db', { inputs: { ...cluster.inputs('app'), label: 'later' } });
+    expect(later.errors).toEqual([]);
+    const expected = await rowsOf(cluster.port, 'customers');
+    await cluster.query('app', "DELETE FROM customers WHERE email = 'after-timeline-switch@example.com'");
+    const result = await runAction('restore-db', {
+      inputs: {
+        ...cluster.inputs('app'),
+        'restore-point': later.outputs['restore-point'],
+        'restore-point-lsn': later.outputs['restore-point-lsn'],
+        'side-cluster': 'keep',
+      },
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.log).toMatch(
+      /The plan read from the archive is not the one the restore started from: restore point "later-\S+" at [0-9A-F/]+ on timeline ([2-9]), .* The restore from \S+ was stopped and removed; restoring again\./,
+    );
+    expect(result.outputs['recovery-target']).toMatch(/ on timeline [2-9], /);
+    const sidePort = Number(result.outputs['side-port']);
+    try {
+      expect(await rowsOf(sidePort, 'customers')).toBe(expected);
+    } finally {
+      await runAction('restore-db', {
+        inputs: { ...cluster.inputs('app'), 'remove-side-cluster': result.outputs['side-data-dir'] },
+      });
+    }
+    expect(sideDirectories()).toEqual([]);
   });
 });

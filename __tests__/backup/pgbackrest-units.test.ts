@@ -1,6 +1,11 @@
 import { restorePointsIn, segmentBatches, type ArchivedSegment } from '../../shared/backup/pgbackrest/archive.js';
-import { parseStanzaInfo } from '../../shared/backup/pgbackrest/info.js';
-import { recoveryTimeText } from '../../shared/backup/pgbackrest/recovery.js';
+import { parseStanzaInfo, type BackupSet, type StanzaInfo } from '../../shared/backup/pgbackrest/info.js';
+import {
+  earlyPlan,
+  recoveryTimeText,
+  sameRestore,
+  type RecoveryPlan,
+} from '../../shared/backup/pgbackrest/recovery.js';
 import {
   formatLsn,
   parseLsn,
@@ -88,6 +93,46 @@ describe('pgBackRest and WAL helpers', () => {
       ['20260102-000000F', 2, '0/3000100'],
     ]);
     expect(() => parseStanzaInfo(json, 'other')).toThrow('pgbackrest info does not list stanza "other".');
+  });
+
+  it("starts a side restore early only from what the point's LSN tells, and the archive's plan confirms or replaces it", () => {
+    const backup = (label: string, stop: string, timeline: number): BackupSet => ({
+      label,
+      type: 'full',
+      startedAt: new Date(0),
+      stoppedAt: new Date(1000),
+      startLsn: parseLsn(stop) - 0x100n,
+      stopLsn: parseLsn(stop),
+      archiveStart: '',
+      archiveStop: '',
+      timeline,
+      databaseBytes: 0,
+      repositoryBytes: 0,
+    });
+    const info: StanzaInfo = {
+      name: 'app',
+      statusCode: 0,
+      statusMessage: 'ok',
+      backups: [backup('20260101-000000F', '0/2000100', 1), backup('20260102-000000F', '0/5000100', 1)],
+    };
+    const point = { kind: 'name' as const, name: 'before-v2', lsnHint: parseLsn('0/4000028') };
+    const early = earlyPlan(point, { kind: 'latest' }, info)!;
+    // The newest backup that ends before the point, on its timeline.
+    expect([early.backup.label, early.timeline]).toEqual(['20260101-000000F', 1]);
+    expect(earlyPlan(point, { kind: 'label', label: '20260102-000000F' }, info)).toBeUndefined();
+    expect(earlyPlan({ ...point, lsnHint: undefined }, { kind: 'latest' }, info)).toBeUndefined();
+    expect(earlyPlan(point, { kind: 'random', windowMs: 1 }, info)).toBeUndefined();
+    expect(earlyPlan({ ...point, lsnHint: parseLsn('0/1000000') }, { kind: 'latest' }, info)).toBeUndefined();
+
+    const planned = (timeline: number, label = '20260101-000000F'): RecoveryPlan => ({
+      ...early,
+      backup: info.backups.find((candidate) => candidate.label === label)!,
+      timeline,
+      description: 'read from the archive',
+    });
+    expect(sameRestore(planned(1), early)).toBe(true);
+    expect(sameRestore(planned(3), early)).toBe(false);
+    expect(sameRestore(planned(1, '20260102-000000F'), early)).toBe(false);
   });
 
   it('finds restore points in pg_waldump output, names with spaces included', () => {

@@ -9,7 +9,13 @@ import { listArchivedSegments, newestSegment } from '../../shared/backup/pgbackr
 import { serverRunsOn, waitUntilPromoted, type RecoveredServer } from '../../shared/backup/pgbackrest/cluster.js';
 import { PgBackRestHost } from '../../shared/backup/pgbackrest/host.js';
 import { STANZA_OK, type StanzaInfo } from '../../shared/backup/pgbackrest/info.js';
-import { planRecovery, restoreOptions, type RecoveryPlan } from '../../shared/backup/pgbackrest/recovery.js';
+import {
+  earlyPlan,
+  planRecovery,
+  restoreOptions,
+  sameRestore,
+  type RecoveryPlan,
+} from '../../shared/backup/pgbackrest/recovery.js';
 import { archiveUpToNow, createRestorePoint, type RestorePoint } from '../../shared/backup/pgbackrest/restore-point.js';
 import { describeLiveServer, ensureStanzaOfServer, type LiveServer } from '../../shared/backup/pgbackrest/server.js';
 import {
@@ -38,7 +44,8 @@ import { pgBackRestRestoreSummary } from './pgbackrest-summary.js';
  * before anything is stopped, started or overwritten: the stanza and its check, the backup set, the
  * restore point found in the archived WAL, a server that is still running. A side cluster's files
  * are restored into their new directory while the stanza's check runs (it takes a WAL switch and
- * its archiving, a second or more); a failed check stops that restore and removes the directory.
+ * its archiving, a second or more) and, when the restore point's LSN is given, while the point is
+ * looked up in the archive; a failed check or lookup stops that restore and removes the directory.
  */
 export interface PgBackRestRestoreResult {
   plan: RecoveryPlan;
@@ -258,6 +265,86 @@ async function planAfterCheck(
   return { plan, newestArchivedAt, newestRestorableAt };
 }
 
+/** A planned restore, or (early) one that starts before its plan is read and is confirmed by it. */
+interface SideRestoreOrder {
+  planning: Promise<Awaited<ReturnType<typeof planAfterCheck>>>;
+  /** The stanza's check, which must pass before the side cluster starts. */
+  checking: Promise<void>;
+  early?: RecoveryPlan;
+}
+
+/** The plan read from the archive differs from the early one: the restore starts again from it. */
+class PlanChanged extends Error {
+  constructor(readonly plan: RecoveryPlan) {
+    super(`The plan read from the archive is not the one the restore started from: ${plan.description}.`);
+  }
+}
+
+/** Into a side cluster: restore, start, recover, inspect (and copy tables back), then retire it as asked. */
+async function restoreBeside(
+  inputs: PgBackRestRestoreInputs,
+  host: PgBackRestHost,
+  live: Awaited<ReturnType<typeof openLive>>,
+  major: string,
+  now: Date,
+  order: SideRestoreOrder,
+): Promise<PgBackRestRestoreResult> {
+  const { planning, checking, early } = order;
+  // Whatever else fails first, a failed check, and then a failed plan, is the error to report.
+  const inOrder = async (error: unknown): Promise<never> => {
+    await checking;
+    if (!(error instanceof PlanChanged)) await planning;
+    throw error;
+  };
+  const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
+  if (port === undefined)
+    throw new InputError(
+      'side-port',
+      'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.',
+    );
+  const side = { ...inputs.target, port };
+  const request = {
+    dataDirectory: sideDirectoryFor(inputs, live.server, now),
+    port,
+    major,
+    timeoutMs: inputs.recoveryTimeoutMs,
+    target: side,
+    liveSettings: live.server?.files,
+  };
+  const restoreStarted = Date.now();
+  let restored: Awaited<ReturnType<typeof restoreSideCluster>> | undefined;
+  if (early) {
+    const confirmed = planning.then(({ plan }) => {
+      core.info(`Recovery plan: ${plan.description}.`);
+      if (!sameRestore(plan, early)) throw new PlanChanged(plan);
+    });
+    const startsAfter = Promise.all([checking, confirmed]).then(() => undefined);
+    startsAfter.catch(() => undefined);
+    restored = await restoreSideCluster(host, early, { ...request, startsAfter }).catch(async (error: unknown) => {
+      if (!(error instanceof PlanChanged)) return await inOrder(error);
+      core.info(`${error.message} The restore from ${early.backup.label} was stopped and removed; restoring again.`);
+      return undefined;
+    });
+  }
+  const { plan, newestRestorableAt } = await planning;
+  restored ??= await restoreSideCluster(host, plan, { ...request, startsAfter: checking }).catch(inOrder);
+  const { side: cluster, recovered } = restored;
+  const restoreMs = Date.now() - restoreStarted;
+  core.info(
+    `Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`,
+  );
+  try {
+    const state = await withClient(side, (client) =>
+      inspectDatabase(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }),
+    );
+    const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
+    return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
+  } finally {
+    if (inputs.sideCluster !== 'keep')
+      await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
+  }
+}
+
 async function restore(
   inputs: PgBackRestRestoreInputs,
   host: PgBackRestHost,
@@ -337,11 +424,19 @@ async function restore(
       await checking;
       throw error;
     });
-  const { plan, newestArchivedAt, newestRestorableAt } = await checkedFirst(async () => {
+  const planning = checkedFirst(async () => {
     const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted);
     if (replace) await checking;
     return planned;
   });
+  planning.catch(() => undefined);
+  // Into a side cluster, a restore to a named point whose LSN is given starts at once from the plan
+  // that LSN implies; the plan read from the archive (as long as the check, or longer) confirms it
+  // before the cluster starts, or the restore is stopped and started again from that plan.
+  const early = replace ? undefined : earlyPlan(inputs.recovery, inputs.backupSet, info);
+  if (early) return await restoreBeside(inputs, host, live, major, now, { early, planning, checking });
+
+  const { plan, newestArchivedAt, newestRestorableAt } = await planning;
   core.info(`Recovery plan: ${plan.description}.`);
   // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
   // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
@@ -356,41 +451,7 @@ async function restore(
     await checkedFirst(() => archiveUpToNow(client, inputs.settings.archiveTimeoutSeconds * 1000));
   }
 
-  if (!replace) {
-    const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
-    if (port === undefined)
-      throw new InputError(
-        'side-port',
-        'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.',
-      );
-    const side = { ...inputs.target, port };
-    const restoreStarted = Date.now();
-    const { side: cluster, recovered } = await checkedFirst(async () =>
-      restoreSideCluster(host, plan, {
-        dataDirectory: sideDirectoryFor(inputs, live.server, now),
-        port,
-        major,
-        timeoutMs: inputs.recoveryTimeoutMs,
-        target: side,
-        liveSettings: live.server?.files,
-        startsAfter: checking,
-      }),
-    );
-    const restoreMs = Date.now() - restoreStarted;
-    core.info(
-      `Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${formatDuration(restoreMs)}.`,
-    );
-    try {
-      const state = await withClient(side, (client) =>
-        inspectDatabase(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }),
-      );
-      const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
-      return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
-    } finally {
-      if (inputs.sideCluster !== 'keep')
-        await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
-    }
-  }
+  if (!replace) return await restoreBeside(inputs, host, live, major, now, { planning, checking });
 
   // In place: a safety restore point of the current state, then stop, restore, start.
   let safetyPoint: RestorePoint | undefined;

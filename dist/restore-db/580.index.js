@@ -771,6 +771,33 @@ function restoreOptions(plan) {
         options.push('--type=immediate', '--target-action=promote');
     return options;
 }
+/**
+ * The plan a restore to a named point can start from before the archived WAL is read, when the
+ * point's LSN is given (backup-db's restore-point-lsn): the backup planRecovery picks when the
+ * point lies on the timeline of the newest backup that ends before it, as it does unless the
+ * cluster changed timeline since. The plan read from the archive confirms it (sameRestore) or
+ * replaces it. Undefined when nothing can be told in advance: no LSN, a random backup set, no such
+ * backup.
+ */
+function earlyPlan(target, choice, info) {
+    if (target.kind !== 'name' || target.lsnHint === undefined || choice.kind === 'random')
+        return undefined;
+    const lsn = target.lsnHint;
+    const before = info.backups.filter((backup) => backup.stopLsn <= lsn);
+    const backup = choice.kind === 'label' ? before.find((candidate) => candidate.label === choice.label) : before.at(-1);
+    if (!backup)
+        return undefined;
+    return {
+        target,
+        backup,
+        timeline: backup.timeline,
+        description: `${describeTarget(target)} at about ${formatLsn(lsn)}, from backup ${backup.label}`,
+    };
+}
+/** Whether two plans run the same `pgbackrest restore`. */
+function sameRestore(a, b) {
+    return JSON.stringify(restoreOptions(a)) === JSON.stringify(restoreOptions(b));
+}
 
 ;// CONCATENATED MODULE: ./shared/backup/pgbackrest/restore-point.ts
 
@@ -1464,6 +1491,68 @@ async function planAfterCheck(inputs, host, info, major, segmentSize, checkStart
     }
     return { plan, newestArchivedAt, newestRestorableAt };
 }
+/** The plan read from the archive differs from the early one: the restore starts again from it. */
+class PlanChanged extends Error {
+    plan;
+    constructor(plan) {
+        super(`The plan read from the archive is not the one the restore started from: ${plan.description}.`);
+        this.plan = plan;
+    }
+}
+/** Into a side cluster: restore, start, recover, inspect (and copy tables back), then retire it as asked. */
+async function restoreBeside(inputs, host, live, major, now, order) {
+    const { planning, checking, early } = order;
+    // Whatever else fails first, a failed check, and then a failed plan, is the error to report.
+    const inOrder = async (error) => {
+        await checking;
+        if (!(error instanceof PlanChanged))
+            await planning;
+        throw error;
+    };
+    const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
+    if (port === undefined)
+        throw new errors/* InputError */.dz('side-port', 'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.');
+    const side = { ...inputs.target, port };
+    const request = {
+        dataDirectory: sideDirectoryFor(inputs, live.server, now),
+        port,
+        major,
+        timeoutMs: inputs.recoveryTimeoutMs,
+        target: side,
+        liveSettings: live.server?.files,
+    };
+    const restoreStarted = Date.now();
+    let restored;
+    if (early) {
+        const confirmed = planning.then(({ plan }) => {
+            core/* info */.pq(`Recovery plan: ${plan.description}.`);
+            if (!sameRestore(plan, early))
+                throw new PlanChanged(plan);
+        });
+        const startsAfter = Promise.all([checking, confirmed]).then(() => undefined);
+        startsAfter.catch(() => undefined);
+        restored = await restoreSideCluster(host, early, { ...request, startsAfter }).catch(async (error) => {
+            if (!(error instanceof PlanChanged))
+                return await inOrder(error);
+            core/* info */.pq(`${error.message} The restore from ${early.backup.label} was stopped and removed; restoring again.`);
+            return undefined;
+        });
+    }
+    const { plan, newestRestorableAt } = await planning;
+    restored ??= await restoreSideCluster(host, plan, { ...request, startsAfter: checking }).catch(inOrder);
+    const { side: cluster, recovered } = restored;
+    const restoreMs = Date.now() - restoreStarted;
+    core/* info */.pq(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${(0,duration/* formatDuration */.a)(restoreMs)}.`);
+    try {
+        const state = await (0,connection/* withClient */.SV)(side, (client) => (0,inspect/* inspectDatabase */.IE)(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }));
+        const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
+        return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
+    }
+    finally {
+        if (inputs.sideCluster !== 'keep')
+            await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
+    }
+}
 async function restore(inputs, host, info, live, now) {
     const replace = inputs.mode === 'replace';
     if (live.server)
@@ -1519,12 +1608,20 @@ async function restore(inputs, host, info, live, now) {
         await checking;
         throw error;
     });
-    const { plan, newestArchivedAt, newestRestorableAt } = await checkedFirst(async () => {
+    const planning = checkedFirst(async () => {
         const planned = await planAfterCheck(inputs, host, info, major, segmentSize, checkStarted);
         if (replace)
             await checking;
         return planned;
     });
+    planning.catch(() => undefined);
+    // Into a side cluster, a restore to a named point whose LSN is given starts at once from the plan
+    // that LSN implies; the plan read from the archive (as long as the check, or longer) confirms it
+    // before the cluster starts, or the restore is stopped and started again from that plan.
+    const early = replace ? undefined : earlyPlan(inputs.recovery, inputs.backupSet, info);
+    if (early)
+        return await restoreBeside(inputs, host, live, major, now, { early, planning, checking });
+    const { plan, newestArchivedAt, newestRestorableAt } = await planning;
     core/* info */.pq(`Recovery plan: ${plan.description}.`);
     // Recovery to a time stops at the first commit after it: that commit must be in the archive. The
     // segment the check above pushed holds none (a WAL switch is no commit), so a target after the
@@ -1535,33 +1632,8 @@ async function restore(inputs, host, info, live, now) {
             throw new errors/* InputError */.dz('target-time', `is after the newest archived WAL (${newestArchivedAt?.toISOString() ?? 'none'}), and the live server does not answer to archive more. Nothing was restored.`);
         await checkedFirst(() => archiveUpToNow(client, inputs.settings.archiveTimeoutSeconds * 1000));
     }
-    if (!replace) {
-        const port = inputs.sidePort ?? (host.executor.remote ? undefined : await freeLocalPort());
-        if (port === undefined)
-            throw new errors/* InputError */.dz('side-port', 'is required when pgBackRest runs on another host (ssh-host): a port free there for the side cluster.');
-        const side = { ...inputs.target, port };
-        const restoreStarted = Date.now();
-        const { side: cluster, recovered } = await checkedFirst(async () => restoreSideCluster(host, plan, {
-            dataDirectory: sideDirectoryFor(inputs, live.server, now),
-            port,
-            major,
-            timeoutMs: inputs.recoveryTimeoutMs,
-            target: side,
-            liveSettings: live.server?.files,
-            startsAfter: checking,
-        }));
-        const restoreMs = Date.now() - restoreStarted;
-        core/* info */.pq(`Side cluster ${cluster.dataDirectory} recovered on port ${port} (timeline ${recovered.timeline}) in ${(0,duration/* formatDuration */.a)(restoreMs)}.`);
-        try {
-            const state = await (0,connection/* withClient */.SV)(side, (client) => (0,inspect/* inspectDatabase */.IE)(client, { rowCountMaxBytes: inputs.rowCountMaxBytes }));
-            const tables = inputs.tables.tables.length > 0 ? await copyTablesBack(inputs, side, major) : undefined;
-            return { plan, recovered, state, restored: side, side: cluster, restoreMs, newestRestorableAt, tables };
-        }
-        finally {
-            if (inputs.sideCluster !== 'keep')
-                await retireSideCluster(host, cluster.dataDirectory, major, inputs.sideCluster === 'remove', cluster);
-        }
-    }
+    if (!replace)
+        return await restoreBeside(inputs, host, live, major, now, { planning, checking });
     // In place: a safety restore point of the current state, then stop, restore, start.
     let safetyPoint;
     if (inputs.safetyBackup && live.client) {

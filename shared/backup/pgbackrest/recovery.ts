@@ -184,3 +184,30 @@ export function restoreOptions(plan: RecoveryPlan): string[] {
   else options.push('--type=immediate', '--target-action=promote');
   return options;
 }
+
+/**
+ * The plan a restore to a named point can start from before the archived WAL is read, when the
+ * point's LSN is given (backup-db's restore-point-lsn): the backup planRecovery picks when the
+ * point lies on the timeline of the newest backup that ends before it, as it does unless the
+ * cluster changed timeline since. The plan read from the archive confirms it (sameRestore) or
+ * replaces it. Undefined when nothing can be told in advance: no LSN, a random backup set, no such
+ * backup.
+ */
+export function earlyPlan(target: RecoveryTarget, choice: BackupSetChoice, info: StanzaInfo): RecoveryPlan | undefined {
+  if (target.kind !== 'name' || target.lsnHint === undefined || choice.kind === 'random') return undefined;
+  const lsn = target.lsnHint;
+  const before = info.backups.filter((backup) => backup.stopLsn <= lsn);
+  const backup = choice.kind === 'label' ? before.find((candidate) => candidate.label === choice.label) : before.at(-1);
+  if (!backup) return undefined;
+  return {
+    target,
+    backup,
+    timeline: backup.timeline,
+    description: `${describeTarget(target)} at about ${formatLsn(lsn)}, from backup ${backup.label}`,
+  };
+}
+
+/** Whether two plans run the same `pgbackrest restore`. */
+export function sameRestore(a: RecoveryPlan, b: RecoveryPlan): boolean {
+  return JSON.stringify(restoreOptions(a)) === JSON.stringify(restoreOptions(b));
+}
