@@ -42732,6 +42732,7 @@ async function askAtTerminal(question) {
         terminal.close();
     }
 }
+/** The record's "Release history" row: where the plan read the releases from, and why. */
 function historyLine(plan, reach) {
     const target = plan?.steps.find((step) => step.id === 'target');
     const source = target?.outputs['history-source'];
