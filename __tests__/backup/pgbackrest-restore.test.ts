@@ -261,17 +261,16 @@ describe('restore-db method pgbackrest', () => {
     await expectUntouched();
   });
 
-  it('refuses when the stanza fails its check (archiving broken), with nothing changed', async () => {
+  /** restore-db with archiving broken: refused because the stanza fails its check, with nothing restored. */
+  async function refusedForBrokenArchiving(inputs: Record<string, string>): Promise<ActionResult> {
     await cluster.breakArchiving();
     try {
       const result = await runAction('restore-db', {
         inputs: {
           ...cluster.inputs('app'),
           'archive-timeout': '5s',
-          mode: 'replace',
           'restore-point': point.outputs['restore-point'],
-          'stop-command': cluster.stopCommand,
-          'start-command': cluster.startCommand,
+          ...inputs,
         },
       });
       expect(result.exitCode).toBe(1);
@@ -279,37 +278,31 @@ describe('restore-db method pgbackrest', () => {
         /^Stanza "app" fails its check, so what it holds cannot be trusted: pgbackrest check .* failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/,
       );
       expect(result.errors[0]).toMatch(/Nothing was restored\.$/);
+      return result;
     } finally {
       await cluster.repairArchiving();
     }
+  }
+
+  it('refuses when the stanza fails its check (archiving broken), with nothing changed', async () => {
+    await refusedForBrokenArchiving({
+      mode: 'replace',
+      'stop-command': cluster.stopCommand,
+      'start-command': cluster.startCommand,
+    });
     await expectUntouched();
   });
 
   it('refuses into a side cluster when the stanza fails its check: the files restored beside the check are removed, and the cluster never started', async () => {
-    await cluster.breakArchiving();
-    try {
-      const result = await runAction('restore-db', {
-        inputs: {
-          ...cluster.inputs('app'),
-          'archive-timeout': '5s',
-          'restore-point': point.outputs['restore-point'],
-          'restore-point-lsn': point.outputs['restore-point-lsn'],
-          'side-cluster': 'keep',
-        },
-      });
-      expect(result.exitCode).toBe(1);
-      expect(result.errors[0]).toMatch(
-        /^Stanza "app" fails its check, so what it holds cannot be trusted: pgbackrest check .* failed: \[082\]: WAL segment [0-9A-F]{24} was not archived before the 5000ms timeout/,
-      );
-      expect(result.errors[0]).toMatch(/Nothing was restored\.$/);
-      // The restore ran while the check waited; nothing of it is left, and no cluster was started.
-      expect(result.log).toMatch(/pgbackrest restore into \S+\.restore-\S+ \(restore point/);
-      expect(result.log).not.toContain('Starting the restored cluster');
-      expect(result.outputs['side-data-dir']).toBeUndefined();
-      expect(sideDirectories()).toEqual([]);
-    } finally {
-      await cluster.repairArchiving();
-    }
+    const result = await refusedForBrokenArchiving({
+      'restore-point-lsn': point.outputs['restore-point-lsn'],
+      'side-cluster': 'keep',
+    });
+    // The restore ran while the check waited; nothing of it is left, and no cluster was started.
+    expect(result.log).toMatch(/pgbackrest restore into \S+\.restore-\S+ \(restore point/);
+    expect(result.log).not.toContain('Starting the restored cluster');
+    expect(result.outputs['side-data-dir']).toBeUndefined();
+    expect(sideDirectories()).toEqual([]);
     await expectUntouched();
   });
 

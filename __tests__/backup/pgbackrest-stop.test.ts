@@ -61,21 +61,23 @@ describe('stopping a running pgbackrest command', () => {
     }
   }
 
-  it('on the runner, through runuser', async () => {
-    await stopsWhileWaiting({
+  /** This cluster's stanza, reached through runuser as the actions reach it (pgbackrest-via). */
+  function settings(): PgBackRestSettings {
+    return {
       stanza: 'stop',
       config: cluster.inputs()['pgbackrest-config'],
       via: cluster.via,
       archiveTimeoutSeconds: 60,
-    });
+    };
+  }
+
+  it('on the runner, through runuser', async () => {
+    await stopsWhileWaiting(settings());
   });
 
   it('on a host reached over SSH, through runuser there', async () => {
     await stopsWhileWaiting({
-      stanza: 'stop',
-      config: cluster.inputs()['pgbackrest-config'],
-      via: cluster.via,
-      archiveTimeoutSeconds: 60,
+      ...settings(),
       ssh: {
         host: sshd.host,
         port: sshd.port,
