@@ -7,13 +7,14 @@
 #   point-in-time recovery), zstd, age (opening
 #   encrypted backups without this suite, as the README shows), git, curl, jq and unzip (the workflows' scripts, the demo),
 #   alembic and python3-psycopg2 (migrations-format: alembic runs the team's own alembic; its graph is read with python3's ast),
-#   tmux (the rollback-actions command's tests answer its gate from a real terminal session).
+#   tmux (the rollback-actions command's tests answer its gate from a real terminal session), procps
+#   (pgrep: the tests look for processes left running).
 set -euo pipefail
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 
-wanted=(postgresql postgresql-contrib postgresql-client pgbackrest busybox-static openssh-server openssh-client zstd age git curl ca-certificates jq unzip docker-registry alembic python3-psycopg2 tmux)
+wanted=(postgresql postgresql-contrib postgresql-client pgbackrest busybox-static openssh-server openssh-client zstd age git curl ca-certificates jq unzip docker-registry alembic python3-psycopg2 tmux procps)
 # The tests start their own dockerd (a private data root, socket and swarm), never the system's:
 # docker.io brings dockerd, containerd and runc, whether or not a docker CLI is already installed.
 if [ ! -x /usr/sbin/dockerd ] && [ ! -x /usr/bin/dockerd ]; then wanted+=(docker.io); fi

@@ -578,7 +578,8 @@ class PgBackRestHost {
                 const running = await pid;
                 if (running && !ended)
                     await this.executor
-                        .run('kill', ['-TERM', running], { okExitCodes: [0, 1], timeoutMs: 30_000 })
+                        // The shell's own kill: a database image may have no /bin/kill (procps).
+                        .run('sh', ['-c', 'kill -TERM "$1"', 'sh', running], { okExitCodes: [0, 1], timeoutMs: 30_000 })
                         .catch((error) => core/* warning */.$e(`Could not stop pgbackrest ${command} (pid ${running}): ${(0,errors/* errorMessage */.gJ)(error)}`));
                 await done.catch(() => undefined);
             },
