@@ -384,7 +384,7 @@ async function probeVersion(executor) {
     return version;
 }
 const PID_MARK = 'rollback-actions: pgbackrest runs as pid';
-const PID_LINE = /^rollback-actions: pgbackrest runs as pid (\d+)$/;
+const PID_LINE = new RegExp(`^${PID_MARK} (\\d+)$`);
 class PgBackRestHost {
     executor;
     direct;
@@ -454,7 +454,9 @@ class PgBackRestHost {
                 if (wrapper.length > 0)
                     throw new errors/* ActionError */.lZ(error.message
                         .replace(`${(0,shared_process/* formatCommand */.fE)(wrapper[0], wrapper.slice(1))} `, '')
-                        .replace(new RegExp(`^${PID_MARK} \\d+\\n`, 'm'), ''), { cause: error });
+                        .split('\n')
+                        .filter((line) => !PID_LINE.test(line))
+                        .join('\n'), { cause: error });
             }
             throw error;
         }
@@ -472,6 +474,7 @@ class PgBackRestHost {
     startLogged(title, command, args) {
         let announce = () => undefined;
         const pid = new Promise((resolve) => (announce = resolve));
+        let ended = false;
         const done = (0,progress/* withProgressGroup */.f)(title, (log) => this.pgbackrest(command, ['--log-level-console=info', ...args], {
             onStdoutLine: (line) => {
                 const announced = PID_LINE.exec(line);
@@ -485,7 +488,6 @@ class PgBackRestHost {
             ended = true;
             announce(undefined);
         });
-        let ended = false;
         done.catch(() => undefined);
         return {
             done,

@@ -51,7 +51,7 @@ async function probeVersion(executor: HostExecutor): Promise<string> {
 }
 
 const PID_MARK = 'rollback-actions: pgbackrest runs as pid';
-const PID_LINE = /^rollback-actions: pgbackrest runs as pid (\d+)$/;
+const PID_LINE = new RegExp(`^${PID_MARK} (\\d+)$`);
 
 /** A command started and not awaited: `done` settles when it ends; `stop()` ends it and waits for that. */
 export interface StoppableCommand {
@@ -139,7 +139,9 @@ export class PgBackRestHost {
           throw new ActionError(
             error.message
               .replace(`${formatCommand(wrapper[0], wrapper.slice(1))} `, '')
-              .replace(new RegExp(`^${PID_MARK} \\d+\\n`, 'm'), ''),
+              .split('\n')
+              .filter((line) => !PID_LINE.test(line))
+              .join('\n'),
             { cause: error },
           );
       }
@@ -163,6 +165,7 @@ export class PgBackRestHost {
   startLogged(title: string, command: string, args: readonly string[]): StoppableCommand {
     let announce: (pid: string | undefined) => void = () => undefined;
     const pid = new Promise<string | undefined>((resolve) => (announce = resolve));
+    let ended = false;
     const done = withProgressGroup(title, (log) =>
       this.pgbackrest(
         command,
@@ -181,7 +184,6 @@ export class PgBackRestHost {
       ended = true;
       announce(undefined);
     });
-    let ended = false;
     done.catch(() => undefined);
     return {
       done,
