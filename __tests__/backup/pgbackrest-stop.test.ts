@@ -32,6 +32,15 @@ describe('stopping a running pgbackrest command', () => {
     return stdout.split('\n').filter(Boolean);
   }
 
+  /** pgbackrest check's session on the server (pgBackRest names its sessions "pgBackRest [check]"). */
+  async function checkConnected(): Promise<boolean> {
+    const { rows } = await cluster.query<{ sessions: number }>(
+      'postgres',
+      "SELECT count(*)::int AS sessions FROM pg_stat_activity WHERE application_name = 'pgBackRest [check]'",
+    );
+    return rows[0].sessions > 0;
+  }
+
   async function stopsWhileWaiting(settings: PgBackRestSettings): Promise<void> {
     const { host } = await PgBackRestHost.openWith(settings, async () => undefined);
     try {
@@ -41,11 +50,14 @@ describe('stopping a running pgbackrest command', () => {
         () => 'passed',
         (error: unknown) => (error as Error).message,
       );
-      // Running there (the WAL switch it waits on is pushed by the broken archive_command, never archived).
-      for (let tries = 0; (await runningChecks()).length === 0; tries++) {
-        if (tries > 100) throw new Error('pgbackrest check never started');
+      // Waiting there: connected to the server (so past its start, its signal handlers set), for the
+      // WAL switch it asked for, which the broken archive_command never archives. A SIGTERM before
+      // that kills it outright instead of letting it end as pgBackRest does.
+      for (let tries = 0; !(await checkConnected()); tries++) {
+        if (tries > 200) throw new Error('pgbackrest check never connected to the server');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      expect(await runningChecks()).toHaveLength(1);
       await waiting.stop();
       expect(Date.now() - started).toBeLessThan(20_000);
       // pgBackRest ends on SIGTERM with its own exit code 63 and says so; the error names pgbackrest
